@@ -1,0 +1,111 @@
+"""Computing selected pyradiomics features without pyradiomics (DESIGN section 3).
+
+Feature names are pyradiomics' (``wavelet-LLH_glszm_SmallAreaEmphasis``). The values equal
+stock pyradiomics run on the full image with the same settings (proved in the test suite),
+but only the ROI's neighbourhood is resampled, only the needed wavelet sub-bands are computed,
+and only the needed features.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+import numpy as np
+import SimpleITK as sitk
+
+from ..errors import InputError
+from . import texture
+from .preprocess import ResampledROI, resample_roi
+from .settings import ExtractionSettings
+from .wavelet import SUB_BANDS, wavelet_sub_bands
+
+logger = logging.getLogger(__name__)
+
+# (feature class, feature) pairs this module computes, on any image type.
+_IMPLEMENTED = {
+    ("firstorder", "Skewness"),
+    ("glcm", "Autocorrelation"),
+    ("glcm", "Correlation"),
+    ("glcm", "MaximumProbability"),
+    ("glszm", "SmallAreaEmphasis"),
+    ("ngtdm", "Busyness"),
+}
+
+IMAGE_TYPES = ("original",) + tuple(f"wavelet-{band}" for band in SUB_BANDS)
+
+
+@dataclass(frozen=True)
+class FeatureName:
+    """A pyradiomics feature name split into its parts."""
+
+    image_type: str
+    feature_class: str
+    feature: str
+
+    @classmethod
+    def parse(cls, name: str) -> "FeatureName":
+        parts = name.split("_")
+        if len(parts) != 3 or parts[0] not in IMAGE_TYPES:
+            raise InputError(
+                f"{name!r} is not a pyradiomics feature name of an Original or Wavelet image "
+                "(expected e.g. 'wavelet-LLH_glszm_SmallAreaEmphasis')."
+            )
+        return cls(*parts)
+
+    def __str__(self) -> str:
+        return f"{self.image_type}_{self.feature_class}_{self.feature}"
+
+
+def can_compute(names: Iterable[str]) -> bool:
+    """Whether every feature in ``names`` is implemented here (else pyradiomics is needed)."""
+    try:
+        return all((n.feature_class, n.feature) in _IMPLEMENTED for n in map(FeatureName.parse, names))
+    except InputError:
+        return False
+
+
+def compute_features(image: sitk.Image, mask: sitk.Image, names: Iterable[str],
+                     settings: ExtractionSettings | None = None) -> dict[str, float]:
+    """Compute the named features for the binary ``mask`` (0/1, on ``image``'s grid)."""
+    settings = ExtractionSettings.from_parameters() if settings is None else settings
+    parsed = [FeatureName.parse(n) for n in names]
+    missing = sorted(str(n) for n in parsed if (n.feature_class, n.feature) not in _IMPLEMENTED)
+    if missing:
+        raise InputError(f"Features {missing} need pyradiomics; install the [full] extra.")
+    roi = resample_roi(image, mask, settings)
+    return compute_on_roi(roi, parsed, settings)
+
+
+def compute_on_roi(roi: ResampledROI, names: list[FeatureName], settings: ExtractionSettings) -> dict[str, float]:
+    """Compute the features on an already resampled ROI."""
+    bands = {n.image_type.split("-")[1] for n in names if n.image_type.startswith("wavelet-")}
+    filtered = {"original": roi.image}
+    filtered.update({f"wavelet-{b}": a for b, a in wavelet_sub_bands(roi.image, bands, settings.wavelet).items()})
+
+    mask = roi.mask[roi.bbox]
+    values: dict[str, float] = {}
+    for image_type in dict.fromkeys(n.image_type for n in names):
+        wanted = {(n.feature_class, n.feature) for n in names if n.image_type == image_type}
+        values.update({f"{image_type}_{c}_{f}": v
+                       for (c, f), v in _features_of_image(filtered[image_type][roi.bbox], mask, wanted, settings).items()})
+    return {str(n): values[str(n)] for n in names}
+
+
+def _features_of_image(image: np.ndarray, mask: np.ndarray, wanted: set[tuple[str, str]],
+                       settings: ExtractionSettings) -> dict[tuple[str, str], float]:
+    result: dict[tuple[str, str], float] = {}
+    if ("firstorder", "Skewness") in wanted:
+        result["firstorder", "Skewness"] = texture.skewness(image[mask])
+    if not wanted - {("firstorder", "Skewness")}:
+        return result
+    levels = texture.gray_levels(image, mask, settings.bin_width)
+    glcm = {f for c, f in wanted if c == "glcm"}
+    if glcm:
+        result.update({("glcm", f): v for f, v in texture.glcm_features(levels, mask).items() if f in glcm})
+    if ("glszm", "SmallAreaEmphasis") in wanted:
+        result["glszm", "SmallAreaEmphasis"] = texture.glszm_small_area_emphasis(levels, mask)
+    if ("ngtdm", "Busyness") in wanted:
+        result["ngtdm", "Busyness"] = texture.ngtdm_busyness(levels, mask)
+    return result

@@ -1,0 +1,172 @@
+"""Reading and validating a CT and its nodule mask (DESIGN section 7).
+
+Every check raises one :class:`~ALKRadiomicsLib.errors.InputError` whose message names the
+problem and the fix. Nothing here modifies the files it reads.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from pathlib import Path
+
+import numpy as np
+import SimpleITK as sitk
+
+from .errors import InputError
+
+logger = logging.getLogger(__name__)
+
+# Geometry must agree to this many mm (origin) or this fraction (spacing, direction); the
+# same order as SimpleITK's own default coordinate tolerance, relative to the voxel size.
+GEOMETRY_TOLERANCE = 1e-4
+
+# A chest CT in Hounsfield units always holds air or lung parenchyma well below this value.
+LOWEST_HU_EXPECTED_BELOW = -100.0
+
+
+def read_image(path: str | os.PathLike, *, series_uid: str | None = None) -> sitk.Image:
+    """Read a CT volume from NRRD, NIfTI, MHA or a folder holding one DICOM series.
+
+    ``series_uid`` picks one series from a DICOM folder that holds several.
+    """
+    path = Path(path)
+    if not path.exists():
+        raise InputError(f"Image not found: {path} does not exist; check the path.")
+    image = _read_dicom_folder(path, series_uid) if path.is_dir() else _read_file(path, "image")
+    _check_volume(image, path, "image")
+    return image
+
+
+def read_mask(path: str | os.PathLike) -> sitk.Image:
+    """Read a label file (NRRD, NIfTI, MHA, or a DICOM folder) as an integer image."""
+    path = Path(path)
+    if not path.exists():
+        raise InputError(f"Mask not found: {path} does not exist; check the path.")
+    mask = _read_dicom_folder(path, None) if path.is_dir() else _read_file(path, "mask")
+    _check_volume(mask, path, "mask")
+    return mask
+
+
+def dicom_series_in(folder: str | os.PathLike) -> dict[str, list[str]]:
+    """Map each SeriesInstanceUID found in ``folder`` to its sorted file names."""
+    folder = str(folder)
+    reader = sitk.ImageSeriesReader()
+    return {uid: list(reader.GetGDCMSeriesFileNames(folder, uid)) for uid in reader.GetGDCMSeriesIDs(folder)}
+
+
+def _read_dicom_folder(folder: Path, series_uid: str | None) -> sitk.Image:
+    series = dicom_series_in(folder)
+    if not series:
+        raise InputError(
+            f"No DICOM series found in folder {folder}; give a folder of DICOM slices or an "
+            "image file (.nrrd, .nii.gz, .mha)."
+        )
+    if series_uid is None:
+        if len(series) > 1:
+            listing = "; ".join(f"{uid} ({len(files)} files)" for uid, files in sorted(series.items()))
+            raise InputError(
+                f"Folder {folder} holds {len(series)} DICOM series: {listing}. "
+                "Choose one with --series UID, or give a folder with a single series."
+            )
+        series_uid = next(iter(series))
+    elif series_uid not in series:
+        raise InputError(f"Series {series_uid} is not in {folder}; it holds {', '.join(sorted(series))}.")
+    reader = sitk.ImageSeriesReader()
+    reader.SetFileNames(series[series_uid])
+    try:
+        return reader.Execute()
+    except RuntimeError as err:
+        raise InputError(f"Cannot read DICOM series {series_uid} in {folder}: {_first_line(err)}") from None
+
+
+def _read_file(path: Path, what: str) -> sitk.Image:
+    try:
+        return sitk.ReadImage(str(path))
+    except RuntimeError as err:
+        raise InputError(
+            f"Cannot read {what} {path}: {_first_line(err)}. Use NRRD, NIfTI (.nii/.nii.gz), MHA "
+            "or a DICOM folder."
+        ) from None
+
+
+def _check_volume(image: sitk.Image, path: Path, what: str) -> None:
+    if image.GetNumberOfComponentsPerPixel() != 1:
+        raise InputError(
+            f"The {what} {path} has {image.GetNumberOfComponentsPerPixel()} components per voxel; "
+            "give a single-channel (scalar) volume."
+        )
+    size = image.GetSize()
+    if image.GetDimension() != 3 or min(size) < 2:
+        raise InputError(
+            f"The {what} {path} is not a 3D volume (size {size}); radiomic texture needs a 3D CT "
+            "with at least 2 slices."
+        )
+
+
+def check_ct(image: sitk.Image) -> np.ndarray:
+    """Check that ``image`` looks like CT in HU with finite voxels; return its voxel array."""
+    array = sitk.GetArrayViewFromImage(image)
+    if np.issubdtype(array.dtype, np.floating) and not np.isfinite(array).all():
+        count = int((~np.isfinite(array)).sum())
+        raise InputError(
+            f"The image has {count} NaN or infinite voxels; fix or replace them (e.g. with -1024 HU) "
+            "before scoring."
+        )
+    lowest = float(array.min())
+    if lowest > LOWEST_HU_EXPECTED_BELOW:
+        raise InputError(
+            f"The image does not look like CT in Hounsfield units: its lowest voxel is {lowest:g}, "
+            "but a chest CT contains air and lung below -100 HU. Give the original CT (with its "
+            "rescale slope/intercept applied), not an MR, PET or normalised image."
+        )
+    return array
+
+
+def select_label(mask: sitk.Image, label: int | None) -> int:
+    """Return the label to use: ``label`` if present, else the mask's only label."""
+    present = np.unique(sitk.GetArrayViewFromImage(mask))
+    present = [int(v) if float(v).is_integer() else float(v) for v in present if v != 0]
+    if not present:
+        raise InputError("The mask is empty (no voxel is labelled); segment the nodule first.")
+    if any(not isinstance(v, int) for v in present):
+        raise InputError(
+            f"The mask holds non-integer values ({present[:5]}...); give a label map with integer labels."
+        )
+    if label is None:
+        if len(present) > 1:
+            raise InputError(f"The mask holds several labels {present}; choose one with --label N.")
+        return present[0]
+    if label not in present:
+        raise InputError(f"Label {label} is not in the mask; it holds labels {present}. Choose one with --label N.")
+    return label
+
+
+def check_same_grid(image: sitk.Image, mask: sitk.Image) -> None:
+    """Raise unless the mask lies on exactly the image's voxel grid."""
+    problems = []
+    if image.GetSize() != mask.GetSize():
+        problems.append(f"size {mask.GetSize()} vs the image's {image.GetSize()}")
+    spacing_i, spacing_m = np.array(image.GetSpacing()), np.array(mask.GetSpacing())
+    if not np.allclose(spacing_i, spacing_m, rtol=GEOMETRY_TOLERANCE, atol=0):
+        problems.append(f"spacing {tuple(spacing_m)} vs {tuple(spacing_i)}")
+    tolerance_mm = GEOMETRY_TOLERANCE * float(spacing_i.min())
+    if not np.allclose(image.GetOrigin(), mask.GetOrigin(), rtol=0, atol=tolerance_mm):
+        problems.append(f"origin {mask.GetOrigin()} vs {image.GetOrigin()}")
+    if not np.allclose(image.GetDirection(), mask.GetDirection(), rtol=0, atol=GEOMETRY_TOLERANCE):
+        problems.append("direction differs")
+    if problems:
+        raise InputError(
+            "The mask is not on the image's voxel grid (" + "; ".join(problems) + "). Resample the "
+            "mask onto the CT (in Slicer: export the segment with the CT as reference volume)."
+        )
+
+
+def binary_mask(mask: sitk.Image, label: int) -> sitk.Image:
+    """The voxels equal to ``label`` as a 0/1 UInt8 image on the mask's grid."""
+    return sitk.Cast(sitk.Equal(sitk.Cast(mask, sitk.sitkInt64), label), sitk.sitkUInt8)
+
+
+def _first_line(err: Exception) -> str:
+    text = str(err).strip().splitlines()
+    return text[-1].strip() if text else type(err).__name__
