@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 import os
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -104,8 +105,8 @@ def _check_volume(image: sitk.Image, path: Path, what: str) -> None:
         )
 
 
-def check_ct(image: sitk.Image) -> np.ndarray:
-    """Check that ``image`` looks like CT in HU with finite voxels; return its voxel array."""
+def check_ct(image: sitk.Image) -> None:
+    """Check that ``image`` looks like CT in HU with finite voxels."""
     array = sitk.GetArrayViewFromImage(image)
     if np.issubdtype(array.dtype, np.floating) and not np.isfinite(array).all():
         count = int((~np.isfinite(array)).sum())
@@ -120,13 +121,11 @@ def check_ct(image: sitk.Image) -> np.ndarray:
             "but a chest CT contains air and lung below -100 HU. Give the original CT (with its "
             "rescale slope/intercept applied), not an MR, PET or normalised image."
         )
-    return array
 
 
 def select_label(mask: sitk.Image, label: int | None) -> int:
     """Return the label to use: ``label`` if present, else the mask's only label."""
-    present = np.unique(sitk.GetArrayViewFromImage(mask))
-    present = [int(v) if float(v).is_integer() else float(v) for v in present if v != 0]
+    present = [int(v) if float(v).is_integer() else float(v) for v in labels_in(mask)]
     if not present:
         raise InputError("The mask is empty (no voxel is labelled); segment the nodule first.")
     if any(not isinstance(v, int) for v in present):
@@ -140,6 +139,16 @@ def select_label(mask: sitk.Image, label: int | None) -> int:
     if label not in present:
         raise InputError(f"Label {label} is not in the mask; it holds labels {present}. Choose one with --label N.")
     return label
+
+
+def labels_in(mask: sitk.Image) -> np.ndarray:
+    """The distinct nonzero values of a mask, ascending."""
+    array = sitk.GetArrayViewFromImage(mask)
+    if np.issubdtype(array.dtype, np.integer) and array.min() >= 0 and array.max() < 2**16:
+        values = np.flatnonzero(np.bincount(array.ravel()))  # much faster than sorting a CT-sized mask
+    else:
+        values = np.unique(array)
+    return values[values != 0]
 
 
 def check_same_grid(image: sitk.Image, mask: sitk.Image) -> None:
@@ -170,3 +179,30 @@ def binary_mask(mask: sitk.Image, label: int) -> sitk.Image:
 def _first_line(err: Exception) -> str:
     text = str(err).strip().splitlines()
     return text[-1].strip() if text else type(err).__name__
+
+
+@dataclass(frozen=True)
+class Case:
+    """A validated CT and nodule mask on the same grid, and the label that marks the nodule."""
+
+    image: sitk.Image
+    mask: sitk.Image
+    label: int
+    image_path: str = ""
+    mask_path: str = ""
+
+
+def load_case(image_path: str | os.PathLike, mask_path: str | os.PathLike, *, label: int | None = None,
+              series_uid: str | None = None) -> Case:
+    """Read and validate a CT and its mask (DESIGN section 7); nothing is modified."""
+    image = read_image(image_path, series_uid=series_uid)
+    mask = read_mask(mask_path)
+    return make_case(image, mask, label=label, image_path=str(image_path), mask_path=str(mask_path))
+
+
+def make_case(image: sitk.Image, mask: sitk.Image, *, label: int | None = None,
+              image_path: str = "", mask_path: str = "") -> Case:
+    """Validate an image and mask already in memory (e.g. from Slicer) as one case."""
+    check_ct(image)
+    check_same_grid(image, mask)
+    return Case(image=image, mask=mask, label=select_label(mask, label), image_path=image_path, mask_path=mask_path)

@@ -5,7 +5,7 @@ grid aligned to the *full* image's first voxel, and its B-spline interpolator pr
 entire input CT, which is most of its run time. The prefilter is a recursive filter whose pole
 is z = sqrt(3) - 2; the influence of a voxel d voxels away decays as |z|**d. We therefore
 compute pyradiomics' exact output grid from the full geometry, but hand SimpleITK only the part
-of the CT within ``BSPLINE_MARGIN`` voxels of that grid: |z|**40 < 1e-22, far below double
+of the CT within ``BSPLINE_MARGIN`` voxels of that grid: |z|**30 < 1e-17, below double
 precision. Cropping the CT *before* choosing the grid would move the grid (DESIGN section 3).
 """
 
@@ -23,7 +23,7 @@ from .settings import ExtractionSettings
 
 logger = logging.getLogger(__name__)
 
-BSPLINE_MARGIN = 40
+BSPLINE_MARGIN = 30
 
 
 @dataclass(frozen=True)
@@ -41,18 +41,28 @@ class ResampledROI:
     spacing_mm: tuple[float, float, float]
 
 
-def label_bounding_box(mask_array: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Lower index and size, both in (x, y, z) order, of the nonzero voxels of a (z, y, x) array."""
-    nonzero = np.nonzero(mask_array)
-    lower = np.array([axis.min() for axis in nonzero])[::-1]
-    upper = np.array([axis.max() for axis in nonzero])[::-1]
+def label_bounding_box(hits: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Lower index and size, both (x, y, z), of the True voxels of a (z, y, x) boolean array."""
+    # Slice by slice first: one pass over the volume, then only the slabs holding the ROI.
+    slices = np.flatnonzero(hits.reshape(hits.shape[0], -1).any(axis=1))
+    slab = hits[slices[0]: slices[-1] + 1]
+    rows = np.flatnonzero(slab.any(axis=(0, 2)))
+    columns = np.flatnonzero(slab.any(axis=(0, 1)))
+    lower = np.array([columns[0], rows[0], slices[0]])
+    upper = np.array([columns[-1], rows[-1], slices[-1]])
     return lower, upper - lower + 1
 
 
-def resample_roi(image: sitk.Image, mask: sitk.Image, settings: ExtractionSettings) -> ResampledROI:
-    """Resample ``image`` and the binary ``mask`` (0/1, same grid) as pyradiomics does."""
+def resample_roi(image: sitk.Image, mask: sitk.Image, label: int, settings: ExtractionSettings) -> ResampledROI:
+    """Resample ``image`` and the voxels of ``mask`` equal to ``label`` as pyradiomics does.
+
+    ``mask`` must lie on ``image``'s grid (see :func:`ALKRadiomicsLib.io.check_same_grid`).
+    """
     mask_array = sitk.GetArrayViewFromImage(mask)
-    lower, size = label_bounding_box(mask_array)
+    hits = mask_array == label
+    if not hits.any():
+        raise InputError(f"Label {label} is not in the mask; segment the nodule or choose another label.")
+    lower, size = label_bounding_box(hits)
     mask_spacing = np.array(mask.GetSpacing())
     spacing = np.array(settings.resampled_spacing_mm, dtype=float)
     spacing = np.where(spacing == 0, mask_spacing, spacing)
@@ -64,9 +74,8 @@ def resample_roi(image: sitk.Image, mask: sitk.Image, settings: ExtractionSettin
         start = np.maximum(lower - settings.pad_distance, 0)
         stop = np.minimum(lower + size + settings.pad_distance, np.array(mask.GetSize()))
         region = tuple(slice(int(a), int(b)) for a, b in zip(start[::-1], stop[::-1]))
-        image_array = sitk.GetArrayViewFromImage(image)[region]
-        roi_mask = np.asarray(mask_array[region], dtype=bool)
-        return _finish(np.array(image_array), roi_mask, tuple(float(s) for s in image.GetSpacing()), settings)
+        image_array = np.array(sitk.GetArrayViewFromImage(image)[region])
+        return _finish(image_array, hits[region], tuple(float(s) for s in image.GetSpacing()), settings)
 
     ratio = mask_spacing / spacing
     new_lower = np.floor((lower - 0.5) * ratio - settings.pad_distance)
@@ -78,29 +87,25 @@ def resample_roi(image: sitk.Image, mask: sitk.Image, settings: ExtractionSettin
     # The first new voxel's centre, as a continuous index of the original grid.
     origin_index = 0.5 * (spacing - mask_spacing) / mask_spacing + new_lower / ratio
     origin = mask.TransformContinuousIndexToPhysicalPoint([float(v) for v in origin_index])
-    direction = mask.GetDirection()
 
     resampler = sitk.ResampleImageFilter()
     resampler.SetOutputSpacing([float(s) for s in spacing])
-    resampler.SetOutputDirection(direction)
+    resampler.SetOutputDirection(mask.GetDirection())
     resampler.SetOutputOrigin(origin)
     resampler.SetSize(new_size)
 
     source = _crop_for_interpolation(image, resampler, settings)
     resampler.SetOutputPixelType(image.GetPixelID())
     resampler.SetInterpolator(settings.sitk_interpolator)
-    resampled_image = resampler.Execute(source)
+    resampled_image = sitk.GetArrayFromImage(resampler.Execute(source))
 
+    # Nearest neighbour reads one voxel per output point, so the full mask costs nothing extra
+    # and keeps the ties at half-voxel positions exactly as pyradiomics breaks them.
     resampler.SetOutputPixelType(mask.GetPixelID())
     resampler.SetInterpolator(sitk.sitkNearestNeighbor)
-    resampled_mask = resampler.Execute(mask)
+    resampled_mask = sitk.GetArrayFromImage(resampler.Execute(mask)) == label
 
-    return _finish(
-        sitk.GetArrayFromImage(resampled_image),
-        sitk.GetArrayViewFromImage(resampled_mask).astype(bool),
-        tuple(float(s) for s in spacing),
-        settings,
-    )
+    return _finish(resampled_image, resampled_mask, tuple(float(s) for s in spacing), settings)
 
 
 def _crop_for_interpolation(image: sitk.Image, resampler: sitk.ResampleImageFilter,

@@ -66,15 +66,18 @@ def can_compute(names: Iterable[str]) -> bool:
         return False
 
 
-def compute_features(image: sitk.Image, mask: sitk.Image, names: Iterable[str],
+def compute_features(image: sitk.Image, mask: sitk.Image, names: Iterable[str], *, label: int = 1,
                      settings: ExtractionSettings | None = None) -> dict[str, float]:
-    """Compute the named features for the binary ``mask`` (0/1, on ``image``'s grid)."""
+    """Compute the named features of the voxels of ``mask`` equal to ``label``.
+
+    ``mask`` must lie on ``image``'s grid; see :mod:`ALKRadiomicsLib.io` for validation.
+    """
     settings = ExtractionSettings.from_parameters() if settings is None else settings
     parsed = [FeatureName.parse(n) for n in names]
     missing = sorted(str(n) for n in parsed if (n.feature_class, n.feature) not in _IMPLEMENTED)
     if missing:
         raise InputError(f"Features {missing} need pyradiomics; install the [full] extra.")
-    roi = resample_roi(image, mask, settings)
+    roi = resample_roi(image, mask, label, settings)
     return compute_on_roi(roi, parsed, settings)
 
 

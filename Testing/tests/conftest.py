@@ -1,0 +1,72 @@
+"""Fixtures: real lung CT from pyradiomics' source release and from ../shared/data."""
+
+from __future__ import annotations
+
+import logging
+import os
+from pathlib import Path
+
+import pytest
+
+from ALKRadiomicsLib import io
+from ALKRadiomicsLib.sample_data import sample_data_dir
+
+REPOSITORY = Path(__file__).resolve().parents[2]
+SHARED_DATA = Path(os.environ.get("ALK_RADIOMICS_SHARED_DATA", REPOSITORY.parent / "shared" / "data"))
+LIDC_0314 = SHARED_DATA / "lidc_0314"
+
+
+@pytest.fixture(scope="session")
+def sample_data() -> Path:
+    return sample_data_dir()
+
+
+@pytest.fixture(scope="session")
+def lidc_0314() -> Path:
+    if not (LIDC_0314 / "dicom").is_dir():
+        pytest.skip(f"needs the LIDC-IDRI-0314 DICOM series in {LIDC_0314} (../shared/data beside the checkout)")
+    return LIDC_0314
+
+
+def case_paths(name: str, sample: Path) -> tuple[Path, Path]:
+    if name == "lidc0314":
+        if not (LIDC_0314 / "dicom").is_dir():
+            pytest.skip(f"needs the LIDC-IDRI-0314 DICOM series in {LIDC_0314} (../shared/data beside the checkout)")
+        return LIDC_0314 / "dicom", LIDC_0314 / "LIDC-IDRI-0314_consensus50_mask.nii.gz"
+    return sample / f"{name}_image.nrrd", sample / f"{name}_label.nrrd"
+
+
+@pytest.fixture(scope="session")
+def load_real_case(sample_data):
+    """Load a real case by name: lung1, lung2 (pyradiomics data) or lidc0314 (shared data)."""
+    cache: dict[str, io.Case] = {}
+
+    def load(name: str) -> io.Case:
+        if name not in cache:
+            cache[name] = io.load_case(*case_paths(name, sample_data))
+        return cache[name]
+
+    return load
+
+
+@pytest.fixture(scope="session")
+def stock_pyradiomics(load_real_case):
+    """All features of a real case from stock pyradiomics on the full, uncropped image."""
+    radiomics = pytest.importorskip("radiomics", reason="the parity tests need pyradiomics (make test installs it)")
+    from radiomics import featureextractor
+
+    from ALKRadiomicsLib.resources import PARAMETER_FILE_NAME, resource_path
+
+    logging.getLogger("radiomics").setLevel(logging.ERROR)
+    extractor = featureextractor.RadiomicsFeatureExtractor(str(resource_path(PARAMETER_FILE_NAME)))
+    cache: dict[str, dict[str, float]] = {}
+
+    def features(name: str) -> dict[str, float]:
+        if name not in cache:
+            case = load_real_case(name)
+            result = extractor.execute(case.image, case.mask, label=case.label)
+            cache[name] = {k: float(v) for k, v in result.items() if not k.startswith("diagnostics_")}
+        return cache[name]
+
+    assert radiomics is not None
+    return features
