@@ -7,7 +7,7 @@ In a source checkout and in an installed Slicer module, ``Resources/`` sits besi
 from __future__ import annotations
 
 import json
-from functools import lru_cache
+from functools import cache
 from pathlib import Path
 
 _HERE = Path(__file__).resolve().parent
@@ -31,7 +31,7 @@ def resource_path(name: str) -> Path:
     return resources_dir() / name
 
 
-@lru_cache(maxsize=None)
+@cache
 def load_parameters() -> dict:
     """The extraction parameter file (DESIGN section 3), as pyradiomics reads it."""
     with open(resource_path(PARAMETER_FILE_NAME), encoding="utf-8") as handle:

@@ -24,7 +24,9 @@ def pyradiomics_extractor():
     try:
         from radiomics import featureextractor
     except ImportError:
-        raise MissingDependencyError(f"All 851 features need pyradiomics, which is not installed: {INSTALL_HINT}.") from None
+        raise MissingDependencyError(
+            f"All 851 features need pyradiomics, which is not installed: {INSTALL_HINT}."
+        ) from None
     logging.getLogger("radiomics").setLevel(logging.ERROR)
     return featureextractor.RadiomicsFeatureExtractor(str(resource_path(PARAMETER_FILE_NAME)))
 

@@ -73,7 +73,7 @@ def resample_roi(image: sitk.Image, mask: sitk.Image, label: int, settings: Extr
         # Already on the target spacing: no interpolation, only a crop with the pad.
         start = np.maximum(lower - settings.pad_distance, 0)
         stop = np.minimum(lower + size + settings.pad_distance, np.array(mask.GetSize()))
-        region = tuple(slice(int(a), int(b)) for a, b in zip(start[::-1], stop[::-1]))
+        region = tuple(slice(int(a), int(b)) for a, b in zip(start[::-1], stop[::-1], strict=False))
         image_array = np.array(sitk.GetArrayViewFromImage(image)[region])
         return _finish(image_array, hits[region], tuple(float(s) for s in image.GetSpacing()), settings)
 
@@ -144,5 +144,5 @@ def _finish(image: np.ndarray, mask: np.ndarray, spacing: tuple[float, float, fl
             f"The outline extends over only {dimensions} dimension(s) after resampling; radiomic "
             "texture features need a region spanning at least two directions."
         )
-    bbox = tuple(slice(int(lo), int(lo + n)) for lo, n in zip(lower[::-1], size[::-1]))
+    bbox = tuple(slice(int(lo), int(lo + n)) for lo, n in zip(lower[::-1], size[::-1], strict=False))
     return ResampledROI(image=image, mask=mask, bbox=bbox, spacing_mm=spacing)

@@ -57,10 +57,14 @@ class ExtractionSettings:
             raise InputError(f"Unknown sections in the parameter file: {sorted(unknown_sections)}.")
         image_types = set(parameters.get("imageType") or {})
         if image_types != _REQUIRED_IMAGE_TYPES:
-            raise InputError(f"The parameter file must enable exactly Original and Wavelet images, got {sorted(image_types)}.")
+            raise InputError(
+                f"The parameter file must enable exactly Original and Wavelet images, got {sorted(image_types)}."
+            )
         classes = set(parameters.get("featureClass") or {})
         if classes != _FEATURE_CLASSES:
-            raise InputError(f"The parameter file must enable the classes {sorted(_FEATURE_CLASSES)}, got {sorted(classes)}.")
+            raise InputError(
+                f"The parameter file must enable the classes {sorted(_FEATURE_CLASSES)}, got {sorted(classes)}."
+            )
         setting = dict(parameters.get("setting") or {})
         unsupported = set(setting) - _SUPPORTED_SETTINGS
         if unsupported:

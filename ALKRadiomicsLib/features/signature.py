@@ -91,8 +91,8 @@ def compute_on_roi(roi: ResampledROI, names: list[FeatureName], settings: Extrac
     values: dict[str, float] = {}
     for image_type in dict.fromkeys(n.image_type for n in names):
         wanted = {(n.feature_class, n.feature) for n in names if n.image_type == image_type}
-        values.update({f"{image_type}_{c}_{f}": v
-                       for (c, f), v in _features_of_image(filtered[image_type][roi.bbox], mask, wanted, settings).items()})
+        computed = _features_of_image(filtered[image_type][roi.bbox], mask, wanted, settings)
+        values.update({f"{image_type}_{c}_{f}": v for (c, f), v in computed.items()})
     return {str(n): values[str(n)] for n in names}
 
 

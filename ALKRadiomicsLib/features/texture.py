@@ -50,7 +50,7 @@ def gray_levels(image: np.ndarray, mask: np.ndarray, bin_width: float) -> np.nda
 def _pairs(levels: np.ndarray, mask: np.ndarray, offset: tuple[int, int, int]):
     """Gray levels of the voxel pairs (p, p + offset) with both voxels in the ROI."""
     source, target = [], []
-    for step, n in zip(offset, levels.shape):
+    for step, n in zip(offset, levels.shape, strict=False):
         source.append(slice(max(0, -step), n - max(0, step)))
         target.append(slice(max(0, step), n - max(0, -step)))
     source, target = tuple(source), tuple(target)
@@ -131,7 +131,8 @@ def ngtdm_busyness(levels: np.ndarray, mask: np.ndarray) -> float:
     centre = levels[mask]
     difference = np.zeros(centre.shape, dtype=float)
     has_neighbours = neighbour_count > 0
-    difference[has_neighbours] = np.abs(centre[has_neighbours] - neighbour_sum[has_neighbours] / neighbour_count[has_neighbours])
+    mean_of_neighbours = neighbour_sum[has_neighbours] / neighbour_count[has_neighbours]
+    difference[has_neighbours] = np.abs(centre[has_neighbours] - mean_of_neighbours)
 
     present, position = np.unique(centre, return_inverse=True)
     n_i = np.bincount(position).astype(float)
