@@ -27,6 +27,9 @@ def write_bytes_atomic(path: str | os.PathLike, data: bytes) -> Path:
     path = check_writable(path)
     handle, temporary = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".partial", dir=path.parent or ".")
     try:
+        umask = os.umask(0)
+        os.umask(umask)
+        os.chmod(temporary, 0o666 & ~umask)  # mkstemp creates 0600; give the file ordinary permissions
         with os.fdopen(handle, "wb") as stream:
             stream.write(data)
             stream.flush()

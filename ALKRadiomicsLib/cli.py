@@ -20,6 +20,11 @@ from .atomic import check_writable, write_text_atomic
 from .errors import ALKRadiomicsError, InputError
 from .features import extract
 from .io import load_case
+from .model import load_bundled_model, load_model, model_to_json
+from .model.reference import build_model, published_feature_names, reference_features
+from .scoring import score_case
+from .scoring.score import check_h_score, check_n_stage, check_prevalence
+from .scoring.summary import summary_text
 
 EXIT_USER_ERROR = 2
 
@@ -41,15 +46,22 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 130
 
 
+class _Parser(argparse.ArgumentParser):
+    """argparse, but a usage error is one line (DESIGN section 7), like every other error."""
+
+    def error(self, message: str):
+        self.exit(EXIT_USER_ERROR, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
+
+
 def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = _Parser(
         prog="alk-radiomics",
         description="CT radiomics signature of ALK-rearranged lung adenocarcinoma (Han et al.). "
                     "Research use only.",
     )
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     parser.add_argument("-v", "--verbose", action="store_true", help="log progress and settings")
-    commands = parser.add_subparsers(title="commands", required=True, metavar="COMMAND")
+    commands = parser.add_subparsers(title="commands", required=True, metavar="COMMAND", parser_class=_Parser)
 
     extract_parser = commands.add_parser(
         "extract", help="extract radiomic features of one nodule",
@@ -61,6 +73,33 @@ def _parser() -> argparse.ArgumentParser:
     extract_parser.add_argument("--all", action="store_true", dest="all_features",
                                 help="all 851 features with pyradiomics (the [full] extra)")
     extract_parser.set_defaults(run=_run_extract)
+
+    score_parser = commands.add_parser(
+        "score", help="score one nodule: ALK probability, Rad-score, RAD-risk group",
+        description="Apply the bundled (or a given) model to one nodule. Research use only.",
+    )
+    _add_case_arguments(score_parser)
+    score_parser.add_argument("--hla", metavar="H", help="HLA-I H-score, 0-300 (with --pdl1: combined model)")
+    score_parser.add_argument("--pdl1", metavar="P", help="PD-L1 H-score, 0-300 (with --hla: combined model)")
+    score_parser.add_argument("--n-stage", metavar="N0|N1-2", help="pathological N stage, for the N-stage DFS model")
+    score_parser.add_argument("--prevalence", metavar="P",
+                              help="ALK prevalence for the displayed probability, e.g. 0.05 (default: the "
+                                   "study's 1:1 design, 0.5)")
+    score_parser.add_argument("--model", metavar="FILE", help="model .json file (default: the bundled model)")
+    score_parser.add_argument("--json", metavar="OUT.json", help="write the full result as JSON")
+    score_parser.add_argument("--no-outline-uncertainty", dest="outline_uncertainty", action="store_false",
+                              help="skip re-scoring the outline eroded and dilated by one voxel")
+    score_parser.set_defaults(run=_run_score)
+
+    reference_parser = commands.add_parser(
+        "build-reference", help="rebuild the bundled model's standardization and cutoff from LIDC nodules",
+        description="Extract the signature from the malignant-rated LIDC nodules (mask clear of the sub-volume's "
+                    "end slices) and write a model file: the published betas plus the derived standardization, "
+                    "RAD-risk cutoff and reference distributions.",
+    )
+    reference_parser.add_argument("--data", required=True, help="the lidc_nodules folder (metadata.csv, image/, mask/)")
+    reference_parser.add_argument("--out", required=True, help="model .json file to write")
+    reference_parser.set_defaults(run=_run_build_reference)
     return parser
 
 
@@ -86,6 +125,47 @@ def _run_extract(args: argparse.Namespace) -> int:
         write_text_atomic(out, _csv_row({**record, **features}))
     if out is not None:
         print(f"{len(features)} features written to {out}")
+    return 0
+
+
+def _run_score(args: argparse.Namespace) -> int:
+    # Everything the user typed is checked before the CT is read.
+    hla = check_h_score(args.hla, "HLA-I")
+    pdl1 = check_h_score(args.pdl1, "PD-L1")
+    check_n_stage(args.n_stage)
+    check_prevalence(args.prevalence)
+    model = load_model(args.model) if args.model else load_bundled_model()
+    out = _output_path(args.json, (".json",)) if args.json else None
+    case = load_case(args.image, args.mask, label=args.label, series_uid=args.series_uid)
+    result = score_case(case, model=model, hla=hla, pdl1=pdl1, n_stage=args.n_stage, prevalence=args.prevalence,
+                        outline_uncertainty=args.outline_uncertainty)
+    if out is not None:
+        document = {"case": {"image": str(args.image), "mask": str(args.mask), "label": case.label},
+                    **result.to_dict()}
+        write_text_atomic(out, json.dumps(document, indent=2, allow_nan=False) + "\n")
+    print(summary_text(result))
+    if out is not None:
+        print(f"\nFull result written to {out}")
+    return 0
+
+
+def _run_build_reference(args: argparse.Namespace) -> int:
+    out = _output_path(args.out, (".json",))
+    data = Path(args.data)
+    if not data.is_dir():
+        raise InputError(f"{data} is not a folder; give the lidc_nodules folder (metadata.csv, image/, mask/).")
+
+    def progress(done: int, total: int) -> None:
+        print(f"\rreference nodules: {done}/{total}", end="" if done < total else "\n", file=sys.stderr)
+
+    features = reference_features(data, published_feature_names(), progress=progress)
+    model = build_model(
+        features,
+        data_description=f"{args.data}: {len(features)} LIDC-IDRI nodules, see reference_population",
+        command=f"alk-radiomics build-reference --data {args.data}",
+    )
+    write_text_atomic(out, model_to_json(model))
+    print(f"model with {len(features)} reference nodules written to {out}")
     return 0
 
 

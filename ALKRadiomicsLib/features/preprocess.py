@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import itertools
 import logging
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -53,59 +54,117 @@ def label_bounding_box(hits: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return lower, upper - lower + 1
 
 
-def resample_roi(image: sitk.Image, mask: sitk.Image, label: int, settings: ExtractionSettings) -> ResampledROI:
-    """Resample ``image`` and the voxels of ``mask`` equal to ``label`` as pyradiomics does.
+@dataclass(frozen=True)
+class _Grid:
+    """A region of the resampled lattice: index (x, y, z) of its first voxel, size, spacing."""
 
-    ``mask`` must lie on ``image``'s grid (see :func:`ALKRadiomicsLib.io.check_same_grid`).
-    """
-    mask_array = sitk.GetArrayViewFromImage(mask)
-    hits = mask_array == label
-    if not hits.any():
-        raise InputError(f"Label {label} is not in the mask; segment the nodule or choose another label.")
+    lower: np.ndarray
+    size: np.ndarray
+    spacing: np.ndarray
+    interpolate: bool  # False when the CT is already on the target spacing (a crop suffices)
+
+    @property
+    def upper(self) -> np.ndarray:
+        return self.lower + self.size
+
+    def slices_within(self, outer_lower: np.ndarray) -> tuple[slice, slice, slice]:
+        """This region as (z, y, x) slices of an array whose first voxel is ``outer_lower``."""
+        start = self.lower - outer_lower
+        return tuple(slice(int(a), int(a + n)) for a, n in zip(start[::-1], self.size[::-1], strict=True))
+
+
+def _grid(image: sitk.Image, mask: sitk.Image, hits: np.ndarray, settings: ExtractionSettings) -> _Grid:
+    """The region pyradiomics resamples for the ROI ``hits`` (pyradiomics' ``resampleImage``)."""
     lower, size = label_bounding_box(hits)
     mask_spacing = np.array(mask.GetSpacing())
     spacing = np.array(settings.resampled_spacing_mm, dtype=float)
     spacing = np.where(spacing == 0, mask_spacing, spacing)
     # A direction in which the ROI is one voxel thick keeps its own spacing (pyradiomics rule).
     spacing = np.where(size != 1, spacing, mask_spacing)
-
     if np.allclose(np.array(image.GetSpacing()), spacing):
-        # Already on the target spacing: no interpolation, only a crop with the pad.
         start = np.maximum(lower - settings.pad_distance, 0)
         stop = np.minimum(lower + size + settings.pad_distance, np.array(mask.GetSize()))
-        region = tuple(slice(int(a), int(b)) for a, b in zip(start[::-1], stop[::-1], strict=False))
-        image_array = np.array(sitk.GetArrayViewFromImage(image)[region])
-        return _finish(image_array, hits[region], tuple(float(s) for s in image.GetSpacing()), settings)
-
+        return _Grid(start.astype(int), (stop - start).astype(int), np.array(image.GetSpacing()), False)
     ratio = mask_spacing / spacing
     new_lower = np.floor((lower - 0.5) * ratio - settings.pad_distance)
     new_upper = np.ceil((lower + size - 0.5) * ratio + settings.pad_distance)
     max_upper = np.ceil(np.array(mask.GetSize()) * ratio) - 1
     new_lower = np.where(new_lower < 0, 0, new_lower)
     new_upper = np.where(new_upper > max_upper, max_upper, new_upper)
-    new_size = [int(n) for n in (new_upper - new_lower + 1)]
-    # The first new voxel's centre, as a continuous index of the original grid.
-    origin_index = 0.5 * (spacing - mask_spacing) / mask_spacing + new_lower / ratio
-    origin = mask.TransformContinuousIndexToPhysicalPoint([float(v) for v in origin_index])
+    return _Grid(new_lower.astype(int), (new_upper - new_lower + 1).astype(int), spacing, True)
 
+
+def resample_roi(image: sitk.Image, mask: sitk.Image, label: int, settings: ExtractionSettings) -> ResampledROI:
+    """Resample ``image`` and the voxels of ``mask`` equal to ``label`` as pyradiomics does.
+
+    ``mask`` must lie on ``image``'s grid (see :func:`ALKRadiomicsLib.io.check_same_grid`).
+    """
+    return resample_rois(image, [(mask, label)], settings)[0]
+
+
+def resample_rois(image: sitk.Image, masks: Sequence[tuple[sitk.Image, int]],
+                  settings: ExtractionSettings) -> list[ResampledROI]:
+    """:func:`resample_roi` for several outlines of one nodule, interpolating the CT once.
+
+    All regions with the same spacing lie on one lattice anchored at the CT's first voxel, so
+    the CT is resampled once over their union and each region is a slice of it.
+    """
+    hits = []
+    for mask, label in masks:
+        roi = sitk.GetArrayViewFromImage(mask) == label
+        if not roi.any():
+            raise InputError(f"Label {label} is not in the mask; segment the nodule or choose another label.")
+        hits.append(roi)
+    grids = [_grid(image, mask, roi, settings) for (mask, _), roi in zip(masks, hits, strict=True)]
+    results: list[ResampledROI | None] = [None] * len(masks)
+    families: dict[tuple, list[int]] = {}
+    for index, grid in enumerate(grids):
+        families.setdefault((tuple(grid.spacing), grid.interpolate), []).append(index)
+    for members in families.values():
+        lower = np.min([grids[i].lower for i in members], axis=0)
+        upper = np.max([grids[i].upper for i in members], axis=0)
+        union = _Grid(lower, upper - lower, grids[members[0]].spacing, grids[members[0]].interpolate)
+        if union.interpolate:
+            image_array, masks_on_union = _interpolate(image, union, [masks[i] for i in members], settings)
+        else:  # the CT's own grid: crop
+            region = union.slices_within(np.zeros(3, dtype=int))
+            image_array = np.array(sitk.GetArrayViewFromImage(image)[region])
+            masks_on_union = [hits[i][region] for i in members]
+        for i, roi_mask in zip(members, masks_on_union, strict=True):
+            region = grids[i].slices_within(union.lower)
+            results[i] = _finish(image_array[region], roi_mask[region],
+                                 tuple(float(v) for v in grids[i].spacing), settings)
+    return results
+
+
+def _interpolate(image: sitk.Image, grid: _Grid, masks: Sequence[tuple[sitk.Image, int]],
+                 settings: ExtractionSettings) -> tuple[np.ndarray, list[np.ndarray]]:
+    """The CT (B-spline) and each mask (nearest neighbour) on ``grid``, as (z, y, x) arrays."""
+    reference = masks[0][0]
+    mask_spacing = np.array(reference.GetSpacing())
+    # The first new voxel's centre, as a continuous index of the original grid.
+    ratio = mask_spacing / grid.spacing
+    origin_index = 0.5 * (grid.spacing - mask_spacing) / mask_spacing + grid.lower / ratio
+    origin = reference.TransformContinuousIndexToPhysicalPoint([float(v) for v in origin_index])
     resampler = sitk.ResampleImageFilter()
-    resampler.SetOutputSpacing([float(s) for s in spacing])
-    resampler.SetOutputDirection(mask.GetDirection())
+    resampler.SetOutputSpacing([float(s) for s in grid.spacing])
+    resampler.SetOutputDirection(reference.GetDirection())
     resampler.SetOutputOrigin(origin)
-    resampler.SetSize(new_size)
+    resampler.SetSize([int(n) for n in grid.size])
 
     source = _crop_for_interpolation(image, resampler, settings)
     resampler.SetOutputPixelType(image.GetPixelID())
     resampler.SetInterpolator(settings.sitk_interpolator)
-    resampled_image = sitk.GetArrayFromImage(resampler.Execute(source))
+    image_array = sitk.GetArrayFromImage(resampler.Execute(source))
 
     # Nearest neighbour reads one voxel per output point, so the full mask costs nothing extra
     # and keeps the ties at half-voxel positions exactly as pyradiomics breaks them.
-    resampler.SetOutputPixelType(mask.GetPixelID())
     resampler.SetInterpolator(sitk.sitkNearestNeighbor)
-    resampled_mask = sitk.GetArrayFromImage(resampler.Execute(mask)) == label
-
-    return _finish(resampled_image, resampled_mask, tuple(float(s) for s in spacing), settings)
+    mask_arrays = []
+    for mask, label in masks:
+        resampler.SetOutputPixelType(mask.GetPixelID())
+        mask_arrays.append(sitk.GetArrayFromImage(resampler.Execute(mask)) == label)
+    return image_array, mask_arrays
 
 
 def _crop_for_interpolation(image: sitk.Image, resampler: sitk.ResampleImageFilter,

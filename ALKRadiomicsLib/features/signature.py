@@ -9,7 +9,7 @@ and only the needed features.
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -17,7 +17,7 @@ import SimpleITK as sitk
 
 from ..errors import InputError
 from . import texture
-from .preprocess import ResampledROI, resample_roi
+from .preprocess import ResampledROI, resample_rois
 from .settings import ExtractionSettings
 from .wavelet import SUB_BANDS, wavelet_sub_bands
 
@@ -72,13 +72,18 @@ def compute_features(image: sitk.Image, mask: sitk.Image, names: Iterable[str], 
 
     ``mask`` must lie on ``image``'s grid; see :mod:`ALKRadiomicsLib.io` for validation.
     """
+    return compute_features_of_outlines(image, [(mask, label)], names, settings=settings)[0]
+
+
+def compute_features_of_outlines(image: sitk.Image, masks: Sequence[tuple[sitk.Image, int]], names: Iterable[str], *,
+                                 settings: ExtractionSettings | None = None) -> list[dict[str, float]]:
+    """:func:`compute_features` for several outlines (mask, label) of one nodule, sharing the CT's resampling."""
     settings = ExtractionSettings.from_parameters() if settings is None else settings
     parsed = [FeatureName.parse(n) for n in names]
     missing = sorted(str(n) for n in parsed if (n.feature_class, n.feature) not in _IMPLEMENTED)
     if missing:
         raise InputError(f"Features {missing} need pyradiomics; install the [full] extra.")
-    roi = resample_roi(image, mask, label, settings)
-    return compute_on_roi(roi, parsed, settings)
+    return [compute_on_roi(roi, parsed, settings) for roi in resample_rois(image, masks, settings)]
 
 
 def compute_on_roi(roi: ResampledROI, names: list[FeatureName], settings: ExtractionSettings) -> dict[str, float]:

@@ -1,0 +1,155 @@
+"""Building the bundled model: the published betas plus standardization and cutoff from LIDC.
+
+``alk-radiomics build-reference --data ../shared/data/lidc_nodules --out MODEL.json`` extracts
+the signature's features from every LIDC nodule rated malignant by majority vote whose mask does
+not touch the first or last slice of its sub-volume (there a wavelet filter would see the
+sub-volume's edge), then derives each feature's mean and SD and the median RAD-risk score. The
+same data give the same numbers: the result is a pure function of the files.
+"""
+
+from __future__ import annotations
+
+import csv
+import datetime
+import logging
+import math
+from collections.abc import Callable
+from pathlib import Path
+
+import numpy as np
+import SimpleITK as sitk
+
+from ..errors import ALKRadiomicsError, InputError
+from ..features import ExtractionSettings, compute_features
+from ..io import load_case
+from ..resources import load_parameters
+from . import published
+from .schema import Model, Parameter, Provenance, ReferencePopulation, Standardization
+
+logger = logging.getLogger(__name__)
+
+MODEL_NAME = "han-alk-signature"
+MODEL_VERSION = "1.0.0"
+BUNDLED_MODEL_FILE = "alk_signature_model.json"
+
+POPULATION = (
+    "LIDC-IDRI lung nodules (../shared/data/lidc_nodules) rated malignant by the majority of LIDC radiologists "
+    "(metadata.csv Diagnosis = Malign), excluding nodules whose mask touches the first or last slice of its CT "
+    "sub-volume, where the wavelet filter would see the sub-volume's edge. Data: Armato SG III et al., Medical "
+    "Physics 38(2):915-931, 2011; doi:10.7937/K9/TCIA.2015.LO9QL9SX (CC BY 3.0)."
+)
+DIFFERS_FROM_PAPER = (
+    "The paper standardized its features over its own 132 resected lung adenocarcinomas (66 ALK-positive, "
+    "66 ALK-negative; Siemens and GE scanners, B70f/lung kernel, 1.25-1.5 mm slices), and did not publish those "
+    "means and SDs. The LIDC nodules are a public stand-in: screening and diagnostic CT from several scanners, "
+    "kernels and slice thicknesses (0.45-2.5 mm), malignancy rated by radiologists rather than proven, histology "
+    "and ALK status unknown, each cropped to a sub-volume around the nodule. Their feature distributions differ "
+    "from the paper's cohort, so probabilities and risk groups are relative to this population, not to the "
+    "paper's; a site should recalibrate on its own patients before clinical use."
+)
+NOTES = (
+    "Betas of Tables 2 and 3 are taken as per standard deviation of each feature (standardized features), as is "
+    "usual for LASSO-selected radiomic signatures; the paper does not state the scaling.",
+    "The ORs 0.99 of HLA-I and PD-L1 are rounded as printed: the true per-point beta may lie anywhere from about "
+    "-0.005 to -0.015.",
+    "The paper's probability is a probability at the study's 1:1 ALK-positive:ALK-negative design (50 % prior); "
+    "give the local ALK prevalence to obtain a prior-corrected probability.",
+    "Coefficient intervals treat the published 95 % CIs as independent normal errors on the log scale; the "
+    "covariances were not published.",
+)
+
+
+def published_feature_names() -> tuple[str, ...]:
+    """The six signature features of Tables 2 and 3, pyradiomics names."""
+    return tuple(name for name, *_ in published.TABLE_2 + published.TABLE_3)
+
+
+def select_reference_cases(data_dir: Path) -> list[str]:
+    """Case names of malignant-rated nodules whose mask leaves the sub-volume's end slices free."""
+    metadata = data_dir / "metadata.csv"
+    if not metadata.is_file():
+        raise InputError(f"{metadata} not found; give the lidc_nodules folder (with metadata.csv, image/, mask/).")
+    with open(metadata, newline="", encoding="utf-8") as handle:
+        rows = [row for row in csv.DictReader(handle) if row.get("Diagnosis") == "Malign"]
+    selected = []
+    for row in sorted(rows, key=lambda r: r["case"]):
+        mask = sitk.GetArrayFromImage(sitk.ReadImage(str(data_dir / "mask" / f"{row['case']}.nii.gz")))
+        if not (mask[0].any() or mask[-1].any()):
+            selected.append(row["case"])
+    return selected
+
+
+def reference_features(data_dir: Path, names: tuple[str, ...], *,
+                       progress: Callable[[int, int], None] | None = None) -> dict[str, dict[str, float]]:
+    """Signature features of every selected reference nodule, by case name."""
+    cases = select_reference_cases(data_dir)
+    settings = ExtractionSettings.from_parameters()
+    values: dict[str, dict[str, float]] = {}
+    for done, name in enumerate(cases, start=1):
+        try:
+            case = load_case(data_dir / "image" / f"{name}.nii.gz", data_dir / "mask" / f"{name}.nii.gz")
+            values[name] = compute_features(case.image, case.mask, names, label=case.label, settings=settings)
+        except ALKRadiomicsError as err:
+            logger.warning("reference case %s left out: %s", name, err)
+        if progress is not None:
+            progress(done, len(cases))
+    if len(values) < 10:
+        raise InputError(f"Only {len(values)} usable reference nodules in {data_dir}; at least 10 are needed.")
+    return values
+
+
+def build_model(features: dict[str, dict[str, float]], *, data_description: str, command: str,
+                date: str | None = None) -> Model:
+    """The bundled model from reference-population features (see module docstring)."""
+    date = date or datetime.date.today().isoformat()
+    cases = tuple(sorted(features))
+    names = published_feature_names()
+    matrix = np.array([[features[c][n] for n in names] for c in cases])
+
+    def derived(method: str) -> Provenance:
+        return Provenance.derived(data_description, method, command, date)
+
+    standardization = {}
+    for column, name in enumerate(names):
+        mean = float(np.mean(matrix[:, column]))
+        sd = float(np.std(matrix[:, column], ddof=1))
+        standardization[name] = Standardization(
+            Parameter(mean, derived(f"arithmetic mean over the {len(cases)} reference nodules")),
+            Parameter(sd, derived(f"sample standard deviation (n - 1) over the {len(cases)} reference nodules")),
+        )
+
+    # The RAD-risk score of each reference nodule, from the same linear predictor scoring uses.
+    table_3 = published.dfs_radiomic()
+    scores = np.array([table_3.linear_predictor({n: (features[c][n] - standardization[n].mean.value)
+                                                 / standardization[n].sd.value for n in table_3.variables})
+                       for c in cases])
+    cutoff = float(np.median(scores))
+    high, low = scores[scores > cutoff], scores[scores <= cutoff]
+    group_log_hr = float(np.mean(high) - np.mean(low))
+    dfs = published.dfs_radiomic(
+        Parameter(cutoff, derived(f"median RAD-risk score over the {len(cases)} reference nodules (paper: median "
+                                  "of its own cohort, not published)")),
+        Parameter(math.exp(group_log_hr), derived(
+            "exp(mean RAD-risk score of the high group - mean of the low group) over the reference nodules: the "
+            "hazard ratio between groups that the Cox model implies there, not an observed one")),
+    )
+    return Model(
+        name=MODEL_NAME, version=MODEL_VERSION, calibrated=False,
+        description=("The published CT radiomics signature of ALK-rearranged lung adenocarcinoma (Rad-score, Table 2) "
+                     "and of disease-free survival in ALK-positive patients (RAD-risk, Table 3), with the unpublished "
+                     "standardization and cutoff derived from public LIDC nodules. Research use only; not locally "
+                     "validated."),
+        citation=published.CITATION,
+        extraction=load_parameters(),
+        standardization=standardization,
+        reference=ReferencePopulation(
+            description=f"{POPULATION} N = {len(cases)}.", differs_from_paper=DIFFERS_FROM_PAPER, cases=cases,
+            feature_values={n: tuple(sorted(float(features[c][n]) for c in cases)) for n in names},
+        ),
+        alk_radiomic=published.alk_radiomic(published.rad_score_intercept()),
+        alk_combined=published.alk_combined(),
+        dfs_radiomic=dfs,
+        dfs_clinical=published.dfs_clinical(),
+        dfs_combined_note=published.DFS_COMBINED_NOTE,
+        notes=NOTES,
+    )
