@@ -25,7 +25,7 @@ test: $(VENV)/.test-ready
 	$(BIN)/python -m pytest
 
 benchmark: $(VENV)/.test-ready
-	$(BIN)/python Testing/benchmarks/bench_extraction.py
+	$(BIN)/python Testing/benchmarks/bench_scoring.py
 
 clean:
 	rm -rf $(VENV)

@@ -35,8 +35,10 @@ def write_bytes_atomic(path: str | os.PathLike, data: bytes) -> Path:
             stream.flush()
             os.fsync(stream.fileno())
         os.replace(temporary, path)
-    except BaseException:
+    except BaseException as err:
         Path(temporary).unlink(missing_ok=True)
+        if isinstance(err, OSError):
+            raise InputError(f"Cannot write {path}: {err.strerror or err}; nothing was written.") from None
         raise
     return path
 

@@ -6,7 +6,15 @@ from .result import CaseResult
 
 
 def _percent(p: float) -> str:
+    if p > 0.999:
+        return ">99.9 %"
+    if p < 0.001:
+        return "<0.1 %"
     return f"{100 * p:.1f} %"
+
+
+def _dfs_features_in_range(result: CaseResult) -> bool:
+    return all(f.in_reference_range for f in result.feature_reports if f.contribution_rad_risk is not None)
 
 
 def summary_text(result: CaseResult, top_features: int = 3) -> str:
@@ -39,8 +47,9 @@ def summary_text(result: CaseResult, top_features: int = 3) -> str:
         f"DFS risk if ALK-positive: RAD-risk score {dfs.rad_risk_score:+.3f} (interval {risk.low:+.3f} to "
         f"{risk.high:+.3f}) -> {dfs.risk_group.upper()} risk group (cutoff {dfs.cutoff:+.3f}"
         + ("" if dfs.risk_group_certain else "; group uncertain") + ")",
-        f"  Model-implied hazard ratio, high vs low group: {dfs.group_hazard_ratio:.2f}; "
-        f"this case vs the cutoff: {dfs.hazard_ratio_vs_cutoff:.3g}",
+        f"  Model-implied hazard ratio, high vs low group: {dfs.group_hazard_ratio:.2f}; this case vs the cutoff: "
+        + (f"{dfs.hazard_ratio_vs_cutoff:.3g}" if _dfs_features_in_range(result)
+           else "not shown (its features lie outside the reference range)"),
     ]
     if dfs.n_stage is not None:
         ratio = f"HR {dfs.n_stage_hazard_ratio:.2f}"

@@ -28,6 +28,14 @@ def lidc_0314() -> Path:
     return LIDC_0314
 
 
+@pytest.fixture(scope="session")
+def lidc_nodules() -> Path:
+    folder = SHARED_DATA / "lidc_nodules"
+    if not (folder / "metadata.csv").is_file():
+        pytest.skip(f"needs the LIDC nodules in {folder} (../shared/data beside the checkout)")
+    return folder
+
+
 def case_paths(name: str, sample: Path) -> tuple[Path, Path]:
     if name == "lidc0314":
         if not (LIDC_0314 / "dicom").is_dir():

@@ -1,12 +1,15 @@
 """Extraction speed and memory: ALKRadiomics' signature path against stock pyradiomics.
 
-Run with ``make benchmark`` (or ``.venv/bin/python Testing/benchmarks/bench_extraction.py``).
+Run with ``make benchmark`` (or ``.venv/bin/python Testing/benchmarks/bench_scoring.py``).
 Every method runs in its own child process on the same, already loaded case: a warm-up run,
-then ``--repeats`` timed runs (median reported), and the child's peak resident memory.
+then ``--repeats`` timed runs (median reported), and the peak resident memory of those runs
+above the memory held before them (the loaded CT, imports), from Linux's VmHWM.
 Methods:
   stock-851   stock pyradiomics, bundled parameter file, all 851 features
   stock-6     stock pyradiomics with only the six signature features enabled
   ours-6      ALKRadiomicsLib.features.extract (no pyradiomics)
+  ours-score  ALKRadiomicsLib.scoring.score_case with the bundled model, uncertainty included
+              (the outline eroded and dilated: three extractions)
 Cases: lung1 and lung2 (pyradiomics' data) and LIDC-IDRI-0314 with its consensus outline
 (../shared/data, skipped with a message when absent).
 """
@@ -27,8 +30,10 @@ sys.path.insert(0, str(REPOSITORY))
 
 from ALKRadiomicsLib import io  # noqa: E402
 from ALKRadiomicsLib.features import SIGNATURE_FEATURES, extract  # noqa: E402
+from ALKRadiomicsLib.model import load_bundled_model  # noqa: E402
 from ALKRadiomicsLib.resources import PARAMETER_FILE_NAME, resource_path  # noqa: E402
 from ALKRadiomicsLib.sample_data import sample_data_dir  # noqa: E402
+from ALKRadiomicsLib.scoring import score_case  # noqa: E402
 
 LIDC_0314 = REPOSITORY.parent / "shared" / "data" / "lidc_0314"
 
@@ -63,20 +68,43 @@ def _measure(method: str, image_path: str, mask_path: str, repeats: int, queue) 
     if method == "ours-6":
         def run():
             return extract(case)
+    elif method == "ours-score":
+        model = load_bundled_model()
+
+        def run():
+            return score_case(case, model=model)
     else:
         extractor = _stock_extractor(only_signature=(method == "stock-6"))
 
         def run():
             return extractor.execute(case.image, case.mask, label=case.label)
-    baseline_kib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     run()  # warm-up: imports, caches
+    baseline_kib = _memory_kib("VmRSS")
+    _reset_peak_memory()
     times = []
     for _ in range(repeats):
         started = time.perf_counter()
         run()
         times.append(time.perf_counter() - started)
-    peak_kib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    peak_kib = _memory_kib("VmHWM")
     queue.put((times, baseline_kib, peak_kib))
+
+
+def _memory_kib(field: str) -> int:
+    """VmRSS (now) or VmHWM (peak since the last reset) of this process, in KiB (Linux)."""
+    with open("/proc/self/status") as status:
+        for line in status:
+            if line.startswith(field + ":"):
+                return int(line.split()[1])
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+
+
+def _reset_peak_memory() -> None:
+    try:
+        with open("/proc/self/clear_refs", "w") as handle:
+            handle.write("5")  # resets VmHWM to the current RSS
+    except OSError:
+        pass
 
 
 def measure(method: str, paths: tuple[Path, Path], repeats: int) -> tuple[float, float]:
@@ -99,16 +127,18 @@ def main() -> int:
     cases = case_paths()
     if args.cases:
         cases = {k: v for k, v in cases.items() if k in args.cases}
-    methods = ("stock-851", "stock-6", "ours-6")
+    methods = ("stock-851", "stock-6", "ours-6", "ours-score")
     print(f"median of {args.repeats} runs per method, image already in memory; "
           "memory = peak RSS growth while extracting")
-    header = f"{'case':<10}" + "".join(f"{m:>20}" for m in methods) + f"{'851/ours':>10}{'6/ours':>9}"
+    header = (f"{'case':<10}" + "".join(f"{m:>20}" for m in methods)
+              + f"{'851/ours-6':>12}{'6/ours-6':>10}{'851/score':>11}")
     print(header)
     for name, paths in cases.items():
         results = {m: measure(m, paths, args.repeats) for m in methods}
         row = f"{name:<10}" + "".join(f"{results[m][0]:>9.3f} s {results[m][1]:>6.0f} MiB" for m in methods)
-        ours = results["ours-6"][0]
-        row += f"{results['stock-851'][0] / ours:>9.1f}x{results['stock-6'][0] / ours:>8.1f}x"
+        ours, score = results["ours-6"][0], results["ours-score"][0]
+        row += (f"{results['stock-851'][0] / ours:>11.1f}x{results['stock-6'][0] / ours:>9.1f}x"
+                f"{results['stock-851'][0] / score:>10.1f}x")
         print(row, flush=True)
     return 0
 
