@@ -109,13 +109,15 @@ def resample_rois(image: sitk.Image, masks: Sequence[tuple[sitk.Image, int]],
     All regions with the same spacing lie on one lattice anchored at the CT's first voxel, so
     the CT is resampled once over their union and each region is a slice of it.
     """
-    hits = []
+    grids, hits = [], []
     for mask, label in masks:
         roi = sitk.GetArrayViewFromImage(mask) == label
         if not roi.any():
             raise InputError(f"Label {label} is not in the mask; segment the nodule or choose another label.")
-        hits.append(roi)
-    grids = [_grid(image, mask, roi, settings) for (mask, _), roi in zip(masks, hits, strict=True)]
+        grids.append(_grid(image, mask, roi, settings))
+        # The voxel array is needed again only for a crop without interpolation; a CT-sized
+        # boolean per outline is not kept otherwise.
+        hits.append(None if grids[-1].interpolate else roi)
     results: list[ResampledROI | None] = [None] * len(masks)
     families: dict[tuple, list[int]] = {}
     for index, grid in enumerate(grids):

@@ -309,9 +309,10 @@ def _perturbed_outlines(case: Case, warnings: list[str]) -> dict[str, tuple[sitk
         if not changed.any():
             warnings.append(f"The outline is too thin to be {name} by one voxel; outline uncertainty leaves it out.")
             continue
-        full = np.zeros(hits.shape, dtype=np.uint8)
-        full[region] = changed
-        mask = sitk.GetImageFromArray(full)
+        # A zero image on the CT grid with the changed crop pasted in: no CT-sized numpy copy.
+        patch = sitk.GetImageFromArray(changed.astype(np.uint8))
+        mask = sitk.Image(case.mask.GetSize(), sitk.sitkUInt8)
         mask.CopyInformation(case.mask)
+        mask = sitk.Paste(mask, patch, patch.GetSize(), [0, 0, 0], [int(v) for v in start])
         outlines[name] = (mask, 1)
     return outlines
