@@ -33,7 +33,7 @@ BONE_ABOVE_HU = 400.0
 class ThresholdSettings:
     """Parameters of the threshold segmenter; defaults tuned on ../shared/data (see README)."""
 
-    edge_fraction: float = 0.3  # threshold: lung + fraction x (core - lung)
+    edge_fraction: float = 0.4  # threshold: lung + fraction x (core - lung)
     lowest_threshold_hu: float = -800.0
     highest_threshold_hu: float = -300.0
     core_radius_mm: float = 3.0
@@ -41,10 +41,10 @@ class ThresholdSettings:
     opening_fractions: tuple[float, ...] = (0.5, 0.7, 0.9)  # opening radius / inscribed radius, tried in turn
     leak_reach_factor: float = 2.5  # an outline reaching farther than this x inscribed radius + margin leaks
     leak_reach_margin_mm: float = 4.0
-    max_opening_mm: float = 3.0
+    max_opening_mm: float = 8.0
     envelope_factor: float = 1.5  # rolling ball radius / inscribed radius
     min_envelope_mm: float = 5.0
-    max_envelope_mm: float = 20.0
+    max_envelope_mm: float = 40.0
     seed_search_mm: float = 6.0  # how far a seed in a cavity or just outside the nodule is moved
     soft_tissue_hu: float = 60.0  # the core used for the threshold is capped here (calcified nodules)
     # The partial-volume rim: voxels above lung + rim_fraction x (core - lung) within rim_mm of
@@ -69,12 +69,17 @@ class Outline:
 
 
 def segment_in_box(box: np.ndarray, spacing_zyx: tuple[float, float, float], seed: tuple[int, int, int],
-                   settings: ThresholdSettings = ThresholdSettings()) -> Outline:
-    """Segment the nodule at ``seed`` in a CT box (HU, (z, y, x)); raises SegmentationError."""
+                   settings: ThresholdSettings = ThresholdSettings(), outside_body: np.ndarray | None = None) -> Outline:
+    """Segment the nodule at ``seed`` in a CT box (HU, (z, y, x)); raises SegmentationError.
+
+    ``outside_body`` marks the box's air outside the patient, which must not count as lung.
+    """
     spacing = np.asarray(spacing_zyx, dtype=float)
     smooth = ndimage.gaussian_filter(box.astype(np.float32), sigma=np.minimum(0.5 / spacing, 1.0), mode="nearest")
     near_seed = _ball_around(box.shape, seed, settings.core_radius_mm, spacing)
     lung = smooth < LUNG_BELOW_HU
+    if outside_body is not None:
+        lung &= ~outside_body
     if lung.sum() < 0.05 * lung.size:
         raise SegmentationError("There is almost no lung around the seed; click inside a lung nodule.")
     lung_hu = float(np.median(smooth[lung & (smooth > AIR_BELOW_HU)])) if (lung & (smooth > AIR_BELOW_HU)).any() \
