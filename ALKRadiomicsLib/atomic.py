@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import tempfile
+from collections.abc import Iterator
 from pathlib import Path
 
 from .errors import InputError
@@ -22,26 +24,45 @@ def check_writable(path: str | os.PathLike) -> Path:
     return path
 
 
-def write_bytes_atomic(path: str | os.PathLike, data: bytes) -> Path:
-    """Write ``data`` to a temporary file beside ``path``, then rename it into place."""
+@contextlib.contextmanager
+def _replacing(path: str | os.PathLike, suffix: str = "") -> Iterator[Path]:
+    """A temporary path beside ``path``; renamed onto it when the block succeeds, removed if not."""
     path = check_writable(path)
-    handle, temporary = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".partial", dir=path.parent or ".")
+    handle, temporary = tempfile.mkstemp(prefix=f".{path.name}.", suffix=f".partial{suffix}", dir=path.parent)
+    os.close(handle)
     try:
+        yield Path(temporary)
         umask = os.umask(0)
         os.umask(umask)
         os.chmod(temporary, 0o666 & ~umask)  # mkstemp creates 0600; give the file ordinary permissions
-        with os.fdopen(handle, "wb") as stream:
-            stream.write(data)
-            stream.flush()
-            os.fsync(stream.fileno())
         os.replace(temporary, path)
     except BaseException as err:
         Path(temporary).unlink(missing_ok=True)
-        if isinstance(err, OSError):
-            raise InputError(f"Cannot write {path}: {err.strerror or err}; nothing was written.") from None
+        if isinstance(err, (OSError, RuntimeError)):  # RuntimeError: SimpleITK's writers
+            detail = err.strerror if isinstance(err, OSError) and err.strerror else str(err).strip().splitlines()[-1]
+            raise InputError(f"Cannot write {path}: {detail}; nothing was written.") from None
         raise
-    return path
+
+
+def write_bytes_atomic(path: str | os.PathLike, data: bytes) -> Path:
+    """Write ``data`` to a temporary file beside ``path``, then rename it into place."""
+    with _replacing(path) as temporary, open(temporary, "wb") as stream:
+        stream.write(data)
+        stream.flush()
+        os.fsync(stream.fileno())
+    return Path(path)
 
 
 def write_text_atomic(path: str | os.PathLike, text: str) -> Path:
     return write_bytes_atomic(path, text.encode("utf-8"))
+
+
+def write_image_atomic(image, path: str | os.PathLike) -> Path:
+    """Write a SimpleITK image, its format chosen by the suffix, atomically and compressed."""
+    import SimpleITK as sitk
+
+    name = Path(path).name.lower()
+    suffix = ".nii.gz" if name.endswith(".nii.gz") else Path(path).suffix
+    with _replacing(path, suffix) as temporary:
+        sitk.WriteImage(image, str(temporary), True)
+    return Path(path)

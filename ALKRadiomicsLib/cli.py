@@ -16,15 +16,16 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from . import __version__
-from .atomic import check_writable, write_text_atomic
+from .atomic import check_writable, write_image_atomic, write_text_atomic
 from .errors import ALKRadiomicsError, InputError
 from .features import extract
-from .io import load_case
+from .io import check_ct, load_case, read_image
 from .model import load_bundled_model, load_model, model_to_json
 from .model.reference import build_model, published_feature_names, reference_features
 from .scoring import score_case
 from .scoring.score import check_h_score, check_n_stage, check_prevalence
 from .scoring.summary import summary_text
+from .segmentation import seed_to_lps, segment_nodule
 
 EXIT_USER_ERROR = 2
 
@@ -91,6 +92,22 @@ def _parser() -> argparse.ArgumentParser:
                               help="skip re-scoring the outline eroded and dilated by one voxel")
     score_parser.set_defaults(run=_run_score)
 
+    segment_parser = commands.add_parser(
+        "segment", help="outline a nodule from one point inside it",
+        description="One-click segmentation: a 3D outline of the nodule holding the seed, on the CT's grid, "
+                    "with the numbers a reviewer needs. The CT is not changed.",
+    )
+    segment_parser.add_argument("--image", required=True, help="CT: .nrrd, .nii(.gz), .mha or a DICOM series folder")
+    segment_parser.add_argument("--series", dest="series_uid", help="SeriesInstanceUID, for a DICOM folder with "
+                                                                     "several series")
+    segment_parser.add_argument("--seed", required=True, nargs=3, type=float, metavar=("X", "Y", "Z"),
+                                help="a point inside the nodule, in mm")
+    segment_parser.add_argument("--seed-space", choices=("lps", "ras"), default="lps",
+                                help="coordinate system of --seed: lps (ITK, DICOM) or ras (3D Slicer); default lps")
+    segment_parser.add_argument("--out", required=True, help="mask to write (.nrrd, .nii, .nii.gz, .mha)")
+    segment_parser.add_argument("--json", metavar="QA.json", help="write the review numbers and warnings as JSON")
+    segment_parser.set_defaults(run=_run_segment)
+
     reference_parser = commands.add_parser(
         "build-reference", help="rebuild the bundled model's standardization and cutoff from LIDC nodules",
         description="Extract the signature from the malignant-rated LIDC nodules (mask clear of the sub-volume's "
@@ -149,6 +166,26 @@ def _run_score(args: argparse.Namespace) -> int:
     return 0
 
 
+def _run_segment(args: argparse.Namespace) -> int:
+    out = _output_path(args.out, MASK_SUFFIXES)
+    qa = _output_path(args.json, (".json",)) if args.json else None
+    image = read_image(args.image, series_uid=args.series_uid)
+    check_ct(image)
+    result = segment_nodule(image, seed_to_lps(args.seed, args.seed_space))
+    write_image_atomic(result.mask, out)
+    if qa is not None:
+        write_text_atomic(qa, json.dumps({"image": str(args.image), "mask": str(out), **result.to_dict()},
+                                         indent=2, allow_nan=False) + "\n")
+    review = result.review
+    print(f"Outline written to {out}: {review.volume_mm3:.0f} mm3, longest axial diameter "
+          f"{review.longest_axial_diameter_mm:.1f} mm x {review.perpendicular_diameter_mm:.1f} mm perpendicular, "
+          f"{review.connected_parts} part(s), HU {review.mean_hu:.0f} mean "
+          f"({review.min_hu:.0f} to {review.max_hu:.0f})")
+    for warning in review.warnings:
+        print(f"  warning: {warning}")
+    return 0
+
+
 def _run_build_reference(args: argparse.Namespace) -> int:
     out = _output_path(args.out, (".json",))
     data = Path(args.data)
@@ -169,9 +206,12 @@ def _run_build_reference(args: argparse.Namespace) -> int:
     return 0
 
 
+MASK_SUFFIXES = (".nrrd", ".nii", ".nii.gz", ".mha", ".mhd")
+
+
 def _output_path(path: str, suffixes: tuple[str, ...]) -> Path:
     out = Path(path)
-    if out.suffix.lower() not in suffixes:
+    if not any(out.name.lower().endswith(suffix) for suffix in suffixes):
         raise InputError(f"Output {out} must end in {' or '.join(suffixes)}.")
     return check_writable(out)
 

@@ -22,8 +22,8 @@ from .review import OutlineReview, review_mask, review_outline
 SEARCH_RADIUS_MM = 35.0
 AIR_HU = -900.0
 BONE_HU = 400.0
-MAX_CALCIFIED_NODULE_MM3 = 15000.0
-WHOLE_CHEST_MM = 200.0  # an axial field of view at least this wide shows the body's outline  # a dense region larger than a 30 mm ball is bone, not a nodule
+MAX_CALCIFIED_NODULE_MM3 = 15000.0  # a dense region larger than a 30 mm ball is bone, not a nodule
+WHOLE_CHEST_MM = 200.0  # an axial field of view at least this wide shows the body's outline
 
 
 class Segmenter:

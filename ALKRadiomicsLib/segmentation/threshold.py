@@ -69,7 +69,8 @@ class Outline:
 
 
 def segment_in_box(box: np.ndarray, spacing_zyx: tuple[float, float, float], seed: tuple[int, int, int],
-                   settings: ThresholdSettings = ThresholdSettings(), outside_body: np.ndarray | None = None) -> Outline:
+                   settings: ThresholdSettings = ThresholdSettings(),
+                   outside_body: np.ndarray | None = None) -> Outline:
     """Segment the nodule at ``seed`` in a CT box (HU, (z, y, x)); raises SegmentationError.
 
     ``outside_body`` marks the box's air outside the patient, which must not count as lung.

@@ -127,11 +127,12 @@ def main() -> int:
     folder = SHARED / "lidc_0314"
     if (folder / "dicom").is_dir():
         image = io.read_image(folder / "dicom")
-        readers = {f"reader{k}": sitk.GetArrayFromImage(sitk.ReadImage(str(folder / f"LIDC-IDRI-0314_reader{k}_mask.nii.gz"))) > 0
-                   for k in range(1, 5)}
+        readers = {f"reader{k}": sitk.GetArrayFromImage(
+            sitk.ReadImage(str(folder / f"LIDC-IDRI-0314_reader{k}_mask.nii.gz"))) > 0 for k in range(1, 5)}
         consensus = sitk.ReadImage(str(folder / "LIDC-IDRI-0314_consensus50_mask.nii.gz"))
         pairwise = [dice(readers[a], readers[b]) for i, a in enumerate(readers) for b in list(readers)[i + 1:]]
-        print(f"LIDC-IDRI-0314 readers' pairwise Dice: {min(pairwise):.3f}-{max(pairwise):.3f}, mean {np.mean(pairwise):.3f}")
+        print(f"LIDC-IDRI-0314 readers' pairwise Dice: {min(pairwise):.3f}-{max(pairwise):.3f}, "
+              f"mean {np.mean(pairwise):.3f}")
         rows = evaluate_single("LIDC-0314", image, readers, sitk.GetArrayFromImage(consensus) > 0)
         for click_name, (scores, _, _) in rows.items():
             checks.append((f"LIDC-IDRI-0314 {click_name} click: mean Dice vs readers >= readers' mean pairwise "
