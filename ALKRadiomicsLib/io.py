@@ -14,7 +14,7 @@ from pathlib import Path
 import numpy as np
 import SimpleITK as sitk
 
-from .errors import InputError
+from .errors import InputError, MissingDependencyError
 
 logger = logging.getLogger(__name__)
 
@@ -182,6 +182,23 @@ def _first_line(err: Exception) -> str:
 
 
 @dataclass(frozen=True)
+class DicomSource:
+    """The DICOM series a CT was read from: its files in the order of the image's slices."""
+
+    series_uid: str
+    files: tuple[str, ...]
+
+    def datasets(self, *, pixels: bool = True) -> list:
+        """The series' pydicom datasets, in slice order (needs pydicom: the [report] extra)."""
+        try:
+            import pydicom
+        except ImportError:
+            raise MissingDependencyError("Reading DICOM headers needs pydicom: pip install 'alk-radiomics[report]'.") \
+                from None
+        return [pydicom.dcmread(f, stop_before_pixels=not pixels) for f in self.files]
+
+
+@dataclass(frozen=True)
 class Case:
     """A validated CT and nodule mask on the same grid, and the label that marks the nodule."""
 
@@ -190,6 +207,7 @@ class Case:
     label: int
     image_path: str = ""
     mask_path: str = ""
+    dicom: DicomSource | None = None  # set when the CT was read from a DICOM series
 
 
 def load_case(image_path: str | os.PathLike, mask_path: str | os.PathLike, *, label: int | None = None,
@@ -197,12 +215,24 @@ def load_case(image_path: str | os.PathLike, mask_path: str | os.PathLike, *, la
     """Read and validate a CT and its mask (DESIGN section 7); nothing is modified."""
     image = read_image(image_path, series_uid=series_uid)
     mask = read_mask(mask_path)
-    return make_case(image, mask, label=label, image_path=str(image_path), mask_path=str(mask_path))
+    return make_case(image, mask, label=label, image_path=str(image_path), mask_path=str(mask_path),
+                     dicom=dicom_source(image_path, series_uid))
 
 
-def make_case(image: sitk.Image, mask: sitk.Image, *, label: int | None = None,
-              image_path: str = "", mask_path: str = "") -> Case:
+def dicom_source(path: str | os.PathLike, series_uid: str | None = None) -> DicomSource | None:
+    """The DICOM series behind ``read_image(path)``, or None when ``path`` is an image file."""
+    path = Path(path)
+    if not path.is_dir():
+        return None
+    series = dicom_series_in(path)
+    uid = series_uid or next(iter(series))
+    return DicomSource(series_uid=uid, files=tuple(series[uid]))
+
+
+def make_case(image: sitk.Image, mask: sitk.Image, *, label: int | None = None, image_path: str = "",
+              mask_path: str = "", dicom: DicomSource | None = None) -> Case:
     """Validate an image and mask already in memory (e.g. from Slicer) as one case."""
     check_ct(image)
     check_same_grid(image, mask)
-    return Case(image=image, mask=mask, label=select_label(mask, label), image_path=image_path, mask_path=mask_path)
+    return Case(image=image, mask=mask, label=select_label(mask, label), image_path=image_path,
+                mask_path=mask_path, dicom=dicom)

@@ -5,6 +5,8 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass
 from typing import Any
 
+from ..segmentation.review import OutlineReview
+
 
 @dataclass(frozen=True)
 class Interval:
@@ -90,20 +92,13 @@ class DfsResult:
 
 
 @dataclass(frozen=True)
-class OutlineSummary:
-    voxels: int
-    volume_mm3: float
-    spacing_mm: tuple[float, float, float]
-
-
-@dataclass(frozen=True)
 class CaseResult:
     model: ModelIdentity
     alk: AlkResult
     dfs: DfsResult
     features: dict[str, float]
     feature_reports: tuple[FeatureReport, ...]
-    outline: OutlineSummary
+    outline: OutlineReview
     warnings: tuple[str, ...]
     software_version: str
 
@@ -159,7 +154,7 @@ class CaseResult:
             "contributions": self.contributions,
             "reference": {f.name: {"z": f.z, "percentile": f.reference_percentile,
                                    "in_range": f.in_reference_range} for f in self.feature_reports},
-            "outline": asdict(self.outline),
+            "outline": self.outline.to_dict(),
             "warnings": list(self.warnings),
         }
 

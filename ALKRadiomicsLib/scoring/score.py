@@ -27,6 +27,7 @@ from ..features.signature import compute_features_of_outlines
 from ..io import Case
 from ..model import Model, Regression, load_bundled_model
 from ..model.schema import Parameter
+from ..segmentation.review import OutlineReview, review_mask
 from .result import (
     AlkResult,
     CaseResult,
@@ -34,7 +35,6 @@ from .result import (
     FeatureReport,
     Interval,
     ModelIdentity,
-    OutlineSummary,
     Uncertainty,
 )
 
@@ -43,7 +43,6 @@ STUDY_PRIOR = 0.5  # the paper's 1:1 ALK-positive:ALK-negative design
 H_SCORE_RANGE = (0.0, 300.0)
 N_STAGES = {"N0": 0, "N1-2": 1, "N1": 1, "N2": 1}
 THICK_SLICE_MM = 2.5  # the paper reconstructed at 1.25-1.5 mm
-MIN_VOXELS_FOR_TEXTURE = 64  # on the 1 mm grid, below which texture features are unreliable
 
 OUTLINES = ("eroded", "as drawn", "dilated")
 
@@ -190,7 +189,7 @@ def score_case(case: Case, *, model: Model | None = None, hla: float | None = No
     )
     dfs = _dfs_result(model, _predict(model.dfs_radiomic, z_by_outline), stage, warnings)
     reports = _feature_reports(model, features, z_by_outline["as drawn"], warnings)
-    outline = _outline_summary(case, settings, warnings)
+    outline = _outline_review(case, warnings)
     return CaseResult(
         model=ModelIdentity(model.name, model.version, model.sha256, model.calibrated, model.path),
         alk=alk, dfs=dfs, features=features, feature_reports=reports, outline=outline,
@@ -252,21 +251,19 @@ def _feature_reports(model: Model, features: Mapping[str, float], z: Mapping[str
     return tuple(reports)
 
 
-def _outline_summary(case: Case, settings: ExtractionSettings, warnings: list[str]) -> OutlineSummary:
-    spacing = tuple(float(s) for s in case.image.GetSpacing())
-    hits = sitk.GetArrayViewFromImage(case.mask) == case.label
-    voxels = int(np.count_nonzero(hits))
-    volume = voxels * float(np.prod(spacing))
-    if volume / float(np.prod(settings.resampled_spacing_mm)) < MIN_VOXELS_FOR_TEXTURE:
-        warnings.append(f"The outline covers {volume:.0f} mm3, fewer than {MIN_VOXELS_FOR_TEXTURE} voxels on the "
-                        "1 mm grid: texture features are unreliable.")
+def _outline_review(case: Case, warnings: list[str]) -> OutlineReview:
+    """The outline's review numbers (volume, diameters, ...) and the warnings about the CT."""
+    review = review_mask(case.image, case.mask, case.label)
+    warnings.extend(review.warnings)
+    spacing = case.image.GetSpacing()
     if max(spacing) > THICK_SLICE_MM:
         warnings.append(f"The CT has {max(spacing):.2g} mm slices; the paper used 1.25-1.5 mm reconstructions, and "
                         "texture and wavelet features differ on thick slices.")
+    hits = sitk.GetArrayViewFromImage(case.mask) == case.label
     lower, size = label_bounding_box(hits)
     if np.any(lower == 0) or np.any(lower + size >= np.array(case.mask.GetSize())):
         warnings.append("The outline touches the edge of the CT volume; filters see the volume's edge there.")
-    return OutlineSummary(voxels=voxels, volume_mm3=volume, spacing_mm=spacing)
+    return review
 
 
 def _features_by_outline(case: Case, model: Model, settings: ExtractionSettings, perturb: bool,
