@@ -10,11 +10,11 @@ BIN := $(VENV)/bin
 $(BIN)/alk-radiomics: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e .
+	$(BIN)/python -m pip install --quiet -e '.[report]'
 	touch $@
 
 $(VENV)/.test-ready: $(BIN)/alk-radiomics
-	$(BIN)/python -m pip install --quiet -e '.[test]'
+	$(BIN)/python -m pip install --quiet -e '.[report,test]'
 	$(BIN)/python -m pip install --quiet "$$($(BIN)/python -c 'from ALKRadiomicsLib.sample_data import source_archive; print(source_archive())')"
 	touch $@
 

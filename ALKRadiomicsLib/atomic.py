@@ -25,7 +25,7 @@ def check_writable(path: str | os.PathLike) -> Path:
 
 
 @contextlib.contextmanager
-def _replacing(path: str | os.PathLike, suffix: str = "") -> Iterator[Path]:
+def replacing(path: str | os.PathLike, suffix: str = "") -> Iterator[Path]:
     """A temporary path beside ``path``; renamed onto it when the block succeeds, removed if not."""
     path = check_writable(path)
     handle, temporary = tempfile.mkstemp(prefix=f".{path.name}.", suffix=f".partial{suffix}", dir=path.parent)
@@ -46,7 +46,7 @@ def _replacing(path: str | os.PathLike, suffix: str = "") -> Iterator[Path]:
 
 def write_bytes_atomic(path: str | os.PathLike, data: bytes) -> Path:
     """Write ``data`` to a temporary file beside ``path``, then rename it into place."""
-    with _replacing(path) as temporary, open(temporary, "wb") as stream:
+    with replacing(path) as temporary, open(temporary, "wb") as stream:
         stream.write(data)
         stream.flush()
         os.fsync(stream.fileno())
@@ -63,6 +63,6 @@ def write_image_atomic(image, path: str | os.PathLike) -> Path:
 
     name = Path(path).name.lower()
     suffix = ".nii.gz" if name.endswith(".nii.gz") else Path(path).suffix
-    with _replacing(path, suffix) as temporary:
+    with replacing(path, suffix) as temporary:
         sitk.WriteImage(image, str(temporary), True)
     return Path(path)

@@ -16,12 +16,14 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from . import __version__
-from .atomic import check_writable, write_image_atomic, write_text_atomic
+from .atomic import check_writable, write_bytes_atomic, write_image_atomic, write_text_atomic
 from .errors import ALKRadiomicsError, InputError
 from .features import extract
-from .io import check_ct, load_case, read_image
+from .io import check_ct, dicom_source, load_case, read_image
 from .model import load_bundled_model, load_model, model_to_json
 from .model.reference import build_model, published_feature_names, reference_features
+from .report import render_html, render_pdf, report_content
+from .report.dicom import build_seg, build_sr, require_dicom, write_dicom
 from .scoring import score_case
 from .scoring.score import check_h_score, check_n_stage, check_prevalence
 from .scoring.summary import summary_text
@@ -88,6 +90,15 @@ def _parser() -> argparse.ArgumentParser:
                                    "study's 1:1 design, 0.5)")
     score_parser.add_argument("--model", metavar="FILE", help="model .json file (default: the bundled model)")
     score_parser.add_argument("--json", metavar="OUT.json", help="write the full result as JSON")
+    score_parser.add_argument("--report", metavar="OUT.pdf", help="write the per-case PDF report ([report] extra)")
+    score_parser.add_argument("--html", metavar="OUT.html", help="write the report as one self-contained HTML file")
+    score_parser.add_argument("--dicom-sr", metavar="OUT.dcm",
+                              help="write a DICOM SR (TID 1500) referencing the CT series (DICOM input only)")
+    score_parser.add_argument("--dicom-seg", metavar="OUT.dcm",
+                              help="write the outline as a DICOM Segmentation of the CT series (DICOM input only)")
+    score_parser.add_argument("--case-id", help="case identifier printed on the report (default: none)")
+    score_parser.add_argument("--include-phi", action="store_true",
+                              help="print the patient's name, ID and birth date from DICOM on the report")
     score_parser.add_argument("--no-outline-uncertainty", dest="outline_uncertainty", action="store_false",
                               help="skip re-scoring the outline eroded and dilated by one voxel")
     score_parser.set_defaults(run=_run_score)
@@ -146,24 +157,68 @@ def _run_extract(args: argparse.Namespace) -> int:
 
 
 def _run_score(args: argparse.Namespace) -> int:
-    # Everything the user typed is checked before the CT is read.
+    # Everything the user typed is checked before the CT is read, and nothing is written until
+    # every output has been computed.
     hla = check_h_score(args.hla, "HLA-I")
     pdl1 = check_h_score(args.pdl1, "PD-L1")
     check_n_stage(args.n_stage)
     check_prevalence(args.prevalence)
     model = load_model(args.model) if args.model else load_bundled_model()
-    out = _output_path(args.json, (".json",)) if args.json else None
+    outputs = {
+        "json": _output_path(args.json, (".json",)) if args.json else None,
+        "report": _output_path(args.report, (".pdf",)) if args.report else None,
+        "html": _output_path(args.html, (".html", ".htm")) if args.html else None,
+        "dicom_sr": _output_path(args.dicom_sr, (".dcm",)) if args.dicom_sr else None,
+        "dicom_seg": _output_path(args.dicom_seg, (".dcm",)) if args.dicom_seg else None,
+    }
+    dicom = dicom_source(args.image, args.series_uid)
+    for option in ("dicom_sr", "dicom_seg"):
+        if outputs[option] is not None:
+            require_dicom(dicom, "--" + option.replace("_", "-"))
     case = load_case(args.image, args.mask, label=args.label, series_uid=args.series_uid)
     result = score_case(case, model=model, hla=hla, pdl1=pdl1, n_stage=args.n_stage, prevalence=args.prevalence,
                         outline_uncertainty=args.outline_uncertainty)
-    if out is not None:
-        document = {"case": {"image": str(args.image), "mask": str(args.mask), "label": case.label},
-                    **result.to_dict()}
-        write_text_atomic(out, json.dumps(document, indent=2, allow_nan=False) + "\n")
+
+    written: dict[str, bytes | str] = {}
+    if outputs["json"] is not None:
+        document = {"case": {"case_id": args.case_id, "image": str(args.image), "mask": str(args.mask),
+                             "label": case.label}, **result.to_dict()}
+        written["json"] = json.dumps(document, indent=2, allow_nan=False) + "\n"
+    if outputs["report"] is not None or outputs["html"] is not None:
+        patient = _patient_details(case) if args.include_phi else None
+        content = report_content(result, case_id=args.case_id, patient=patient)
+        if outputs["report"] is not None:
+            written["report"] = render_pdf(content, case.image, case.mask, case.label)
+        if outputs["html"] is not None:
+            written["html"] = render_html(content, case.image, case.mask, case.label)
+    datasets = {}
+    if outputs["dicom_seg"] is not None:
+        datasets["dicom_seg"] = build_seg(case.dicom, case.mask, case.label)
+    if outputs["dicom_sr"] is not None:
+        datasets["dicom_sr"] = build_sr(case.dicom, case.mask, case.label, result)
+
+    for key, data in written.items():
+        write_bytes_atomic(outputs[key], data if isinstance(data, bytes) else data.encode("utf-8"))
+    for key, dataset in datasets.items():
+        write_dicom(outputs[key], dataset)
     print(summary_text(result))
-    if out is not None:
-        print(f"\nFull result written to {out}")
+    for key, path in outputs.items():
+        if path is not None:
+            print(f"{_OUTPUT_NAMES[key]} written to {path}")
     return 0
+
+
+_OUTPUT_NAMES = {"json": "Full result (JSON)", "report": "PDF report", "html": "HTML report",
+                 "dicom_sr": "DICOM SR", "dicom_seg": "DICOM SEG"}
+
+
+def _patient_details(case) -> dict[str, str] | None:
+    """Name, ID and birth date from the DICOM header (only with --include-phi)."""
+    if case.dicom is None:
+        return None
+    header = case.dicom.datasets(pixels=False)[0]
+    return {"Patient name": str(header.get("PatientName", "")), "Patient ID": str(header.get("PatientID", "")),
+            "Birth date": str(header.get("PatientBirthDate", ""))}
 
 
 def _run_segment(args: argparse.Namespace) -> int:

@@ -2,7 +2,8 @@
 
 Run with ``make demo`` (or ``python -m ALKRadiomicsLib.demo [OUT_FOLDER]``). The first run
 downloads the pyradiomics-bhklab source release (34 MB) into the cache for its sample CT;
-later runs work offline. Writes ``OUT_FOLDER/lung2_score.json`` (default ``out/``).
+later runs work offline. Writes ``lung2_score.json``, ``lung2_report.pdf`` and
+``lung2_report.html`` to OUT_FOLDER (default ``out/``).
 """
 
 from __future__ import annotations
@@ -22,7 +23,9 @@ def main(argv: list[str] | None = None) -> int:
     image, mask = sample_case("lung2")
     print(f"lung2 CT: {image}\nlung2 nodule outline: {mask}\n")
     started = time.perf_counter()
-    status = cli_main(["score", "--image", str(image), "--mask", str(mask), "--json", str(out / "lung2_score.json")])
+    status = cli_main(["score", "--image", str(image), "--mask", str(mask), "--case-id", "lung2 (pyradiomics sample)",
+                       "--json", str(out / "lung2_score.json"), "--report", str(out / "lung2_report.pdf"),
+                       "--html", str(out / "lung2_report.html")])
     print(f"(scored in {time.perf_counter() - started:.2f} s including reading the CT; no pyradiomics used)")
     return status
 

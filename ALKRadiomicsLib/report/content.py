@@ -93,7 +93,8 @@ def report_content(result: CaseResult, *, case_id: str | None = None,
         ("What the group means", f"In the paper, ALK-positive patients above the median RAD-risk had shorter "
                                  f"disease-free survival (log-rank P = 0.03); hazard ratio high vs low implied by the "
                                  f"model: {dfs.group_hazard_ratio:.2f}"
-                                 + (f"; this case vs the cutoff: {dfs.hazard_ratio_vs_cutoff:.3g}" if in_range else "")),
+                                 + (f"; this case vs the cutoff: {dfs.hazard_ratio_vs_cutoff:.3g}" if in_range
+                                    else "")),
     ]
     if dfs.n_stage is not None:
         ci = dfs.n_stage_hazard_ratio_ci95
