@@ -33,7 +33,8 @@ def lung2_report(sample_data, tmp_path_factory):
     folder = tmp_path_factory.mktemp("lung2")
     paths = {name: folder / f"lung2.{name}" for name in ("json", "pdf", "html")}
     assert main(["score", "--image", str(sample_data / "lung2_image.nrrd"),
-                 "--mask", str(sample_data / "lung2_label.nrrd"), "--case-id", "demo-7", "--json", str(paths["json"]), "--report", str(paths["pdf"]),
+                 "--mask", str(sample_data / "lung2_label.nrrd"), "--case-id", "demo-7", "--json", str(paths["json"]),
+                 "--report", str(paths["pdf"]),
                  "--html", str(paths["html"])]) == 0
     return paths
 
