@@ -12,7 +12,8 @@ import numpy as np
 import pytest
 import SimpleITK as sitk
 
-slicer = pytest.importorskip("slicer", reason="the MRML adapter tests need the slicer-core wheel (make test installs it)")
+slicer = pytest.importorskip("slicer", reason="the MRML adapter tests need the slicer-core wheel (make test "
+                                                "installs it)")
 
 from ALKRadiomicsLib import mrml  # noqa: E402
 from ALKRadiomicsLib.io import make_case  # noqa: E402
