@@ -229,6 +229,28 @@ def dicom_source(path: str | os.PathLike, series_uid: str | None = None) -> Dico
     return DicomSource(series_uid=uid, files=tuple(series[uid]))
 
 
+def dicom_source_from_files(files: list[str]) -> DicomSource | None:
+    """The DICOM series of ``files`` (e.g. a volume's instances in Slicer's database), in slice order.
+
+    Slices are ordered by their position along the slice normal, as volumes are built from them.
+    """
+    if not files:
+        return None
+    try:
+        import pydicom
+    except ImportError:
+        raise MissingDependencyError("Reading DICOM headers needs pydicom: pip install 'alk-radiomics[report]'.") \
+            from None
+    headers = [(f, pydicom.dcmread(f, stop_before_pixels=True)) for f in files]
+    series = {h.SeriesInstanceUID for _, h in headers}
+    if len(series) != 1:
+        raise InputError(f"The volume's DICOM files belong to {len(series)} series; cannot reference one series.")
+    row, column = (np.array(v, dtype=float) for v in np.reshape(headers[0][1].ImageOrientationPatient, (2, 3)))
+    normal = np.cross(row, column)
+    ordered = sorted(headers, key=lambda item: float(np.dot(normal, np.array(item[1].ImagePositionPatient, float))))
+    return DicomSource(series_uid=series.pop(), files=tuple(f for f, _ in ordered))
+
+
 def make_case(image: sitk.Image, mask: sitk.Image, *, label: int | None = None, image_path: str = "",
               mask_path: str = "", dicom: DicomSource | None = None) -> Case:
     """Validate an image and mask already in memory (e.g. from Slicer) as one case."""

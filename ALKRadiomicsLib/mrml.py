@@ -204,3 +204,41 @@ def table_row(table_node, row: int) -> dict:
         value = table.GetValue(row, column)
         result[name] = value.ToDouble() if kind == "double" else value.ToString()
     return result
+
+
+def contributions_chart(scene, result, name: str = "ALK radiomics contributions"):
+    """A bar chart of each feature's contribution to the Rad-score and the RAD-risk score.
+
+    Reuses the chart, table and series nodes of that name, so re-scoring updates one chart.
+    """
+    import vtk
+
+    table_node = scene.GetFirstNodeByName(f"{name} table") or scene.AddNewNodeByClass("vtkMRMLTableNode",
+                                                                                      f"{name} table")
+    table = vtk.vtkTable()
+    columns = {"feature": vtk.vtkStringArray(), "Rad-score": vtk.vtkDoubleArray(), "RAD-risk": vtk.vtkDoubleArray()}
+    for column_name, column in columns.items():
+        column.SetName(column_name)
+        table.AddColumn(column)
+    for feature in result.feature_reports:
+        columns["feature"].InsertNextValue(feature.label)
+        columns["Rad-score"].InsertNextValue(feature.contribution_rad_score or 0.0)
+        columns["RAD-risk"].InsertNextValue(feature.contribution_rad_risk or 0.0)
+    table_node.SetAndObserveTable(table)
+    chart = scene.GetFirstNodeByName(name) or scene.AddNewNodeByClass("vtkMRMLPlotChartNode", name)
+    chart.SetTitle("Contributions (beta x standardized feature)")
+    chart.SetXAxisTitle("feature")
+    chart.SetYAxisTitle("contribution")
+    for index, score in enumerate(("Rad-score", "RAD-risk")):
+        series_name = f"{name}: {score}"
+        series = scene.GetFirstNodeByName(series_name) or scene.AddNewNodeByClass("vtkMRMLPlotSeriesNode",
+                                                                                  series_name)
+        series.SetAndObserveTableNodeID(table_node.GetID())
+        series.SetXColumnName("feature")
+        series.SetLabelColumnName("feature")
+        series.SetYColumnName(score)
+        series.SetPlotType(series.PlotTypeBar)
+        series.SetColor(*((0.03, 0.19, 0.42) if index == 0 else (0.69, 0.0, 0.13)))
+        if not chart.HasPlotSeriesNodeID(series.GetID()):
+            chart.AddAndObservePlotSeriesNodeID(series.GetID())
+    return chart

@@ -103,3 +103,18 @@ def test_transformed_volume_is_refused(scene, sample_data):
     node.SetAndObserveTransformNodeID(transform.GetID())
     with pytest.raises(ValueError, match="transform"):
         mrml.image_from_volume_node(node)
+
+
+def test_contributions_chart_holds_each_features_contribution(scene, sample_data):
+    image = sitk.ReadImage(str(sample_data / "lung1_image.nrrd"))
+    mask = sitk.ReadImage(str(sample_data / "lung1_label.nrrd"))
+    result = score_case(make_case(image, mask), outline_uncertainty=False)
+    chart = mrml.contributions_chart(scene, result)
+    again = mrml.contributions_chart(scene, result)
+    assert again is chart and chart.GetNumberOfPlotSeriesNodes() == 2
+    table = scene.GetFirstNodeByName("ALK radiomics contributions table").GetTable()
+    assert table.GetNumberOfRows() == len(result.feature_reports)
+    for row, feature in enumerate(result.feature_reports):
+        assert table.GetValueByName(row, "feature").ToString() == feature.label
+        assert table.GetValueByName(row, "Rad-score").ToDouble() == (feature.contribution_rad_score or 0.0)
+

@@ -1,0 +1,131 @@
+"""Static checks of the Slicer module (issue 5): the .ui has every widget the code uses, with the
+right class; the parameter node covers every bound widget; the module only wires the library."""
+
+from __future__ import annotations
+
+import ast
+import re
+import xml.etree.ElementTree as ElementTree
+from pathlib import Path
+
+REPOSITORY = Path(__file__).resolve().parents[2]
+MODULE = REPOSITORY / "ALKRadiomics" / "ALKRadiomics.py"
+UI = REPOSITORY / "ALKRadiomics" / "Resources" / "UI" / "ALKRadiomics.ui"
+
+# The class each widget the module looks up must have, for the calls the module makes on it.
+EXPECTED_CLASSES = {
+    "inputVolumeSelector": "qMRMLNodeComboBox",
+    "segmentationSelector": "qMRMLNodeComboBox",
+    "segmentSelector": "qMRMLSegmentSelectorWidget",
+    "seedPlaceWidget": "qSlicerMarkupsPlaceWidget",
+    "segmentButton": "QPushButton",
+    "reviewLabel": "QLabel",
+    "centreButton": "QPushButton",
+    "segmentEditorWidget": "qMRMLSegmentEditorWidget",
+    "hlaSpinBox": "ctkDoubleSpinBox",
+    "pdl1SpinBox": "ctkDoubleSpinBox",
+    "nStageComboBox": "QComboBox",
+    "prevalenceSpinBox": "ctkDoubleSpinBox",
+    "modelPathLineEdit": "ctkPathLineEdit",
+    "scoreButton": "QPushButton",
+    "scoreProgressBar": "QProgressBar",
+    "cancelButton": "QPushButton",
+    "resultLabel": "QLabel",
+    "resultsTableSelector": "qMRMLNodeComboBox",
+    "exportButton": "QPushButton",
+    "exportAllFeaturesButton": "QPushButton",
+}
+COMPUTING_PACKAGES = {"numpy", "scipy", "SimpleITK", "pywt", "matplotlib", "radiomics", "highdicom", "pydicom"}
+
+
+def ui_widgets() -> dict[str, str]:
+    return {w.get("name"): w.get("class") for w in ElementTree.parse(UI).iter("widget") if w.get("name")}
+
+
+def module_tree() -> ast.Module:
+    return ast.parse(MODULE.read_text())
+
+
+def test_every_widget_the_module_looks_up_exists_with_the_right_class():
+    used = {node.attr for node in ast.walk(module_tree())
+            if isinstance(node, ast.Attribute) and isinstance(node.value, ast.Attribute)
+            and node.value.attr == "ui" and isinstance(node.value.value, ast.Name) and node.value.value.id == "self"}
+    widgets = ui_widgets()
+    assert used, "the module looks up no widgets?"
+    assert used <= set(EXPECTED_CLASSES), f"widgets used but not listed here: {used - set(EXPECTED_CLASSES)}"
+    for name in used:
+        assert widgets.get(name) == EXPECTED_CLASSES[name], (name, widgets.get(name))
+
+
+def test_every_bound_widget_has_a_parameter_node_field():
+    bound = {m.group(1) for m in re.finditer(r'name="SlicerParameterName">\s*<string>(\w+)</string>', UI.read_text())}
+    [parameters] = [node for node in module_tree().body
+                    if isinstance(node, ast.ClassDef) and node.name == "ALKRadiomicsParameterNode"]
+    fields = {statement.target.id for statement in parameters.body if isinstance(statement, ast.AnnAssign)}
+    assert bound and bound <= fields, bound - fields
+
+
+def test_custom_widget_classes_are_declared():
+    tree = ElementTree.parse(UI)
+    declared = {c.findtext("class") for c in tree.iter("customwidget")}
+    used = {w.get("class") for w in tree.iter("widget")}
+    assert {c for c in used if c.startswith(("q", "ctk"))} <= declared
+
+
+def test_module_wires_the_library_and_computes_nothing_itself():
+    tree = module_tree()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.ClassDef) and node.name != "ALKRadiomicsTest":
+            for inner in ast.walk(node):
+                if isinstance(inner, (ast.Import, ast.ImportFrom)):
+                    names = [inner.module] if isinstance(inner, ast.ImportFrom) else [a.name for a in inner.names]
+                    assert not {n.split(".")[0] for n in names if n} & COMPUTING_PACKAGES, (node.name, names)
+    top_level = [n for n in tree.body if isinstance(n, (ast.Import, ast.ImportFrom))]
+    for node in top_level:
+        names = [node.module] if isinstance(node, ast.ImportFrom) else [a.name for a in node.names]
+        assert not {n.split(".")[0] for n in names if n} & COMPUTING_PACKAGES, names
+    assert "import *" not in MODULE.read_text()
+
+
+def test_module_parts_follow_the_scripted_module_template():
+    classes = {n.name: [b.id if isinstance(b, ast.Name) else b.attr for b in n.bases]
+               for n in module_tree().body if isinstance(n, ast.ClassDef)}
+    assert "ScriptedLoadableModule" in classes["ALKRadiomics"]
+    assert "ScriptedLoadableModuleWidget" in classes["ALKRadiomicsWidget"]
+    assert "ScriptedLoadableModuleLogic" in classes["ALKRadiomicsLogic"]
+    assert "ScriptedLoadableModuleTest" in classes["ALKRadiomicsTest"]
+    source = MODULE.read_text()
+    assert 'self.parent.categories = [_("Chest Imaging")]' in source
+    assert "Research use only; not locally validated" in source
+    assert 'slicer.util.loadUI(self.resourcePath("UI/ALKRadiomics.ui"))' in source
+
+
+def test_requirements_use_minimum_versions_only():
+    lines = [line.strip() for line in (REPOSITORY / "ALKRadiomics" / "Resources" / "requirements.txt").read_text()
+             .splitlines() if line.strip() and not line.startswith("#")]
+    assert lines and all(">=" in line and "==" not in line for line in lines)
+
+
+def test_cmake_lists_files_that_exist():
+    cmake = (REPOSITORY / "ALKRadiomics" / "CMakeLists.txt").read_text().replace("${MODULE_NAME}", "ALKRadiomics")
+    resources = re.findall(r"Resources/[\w/.]+", cmake)
+    assert len(resources) == 3
+    for resource in resources:
+        assert (REPOSITORY / "ALKRadiomics" / resource).is_file(), resource
+    assert "slicerMacroBuildScriptedModule" in cmake
+    top = (REPOSITORY / "CMakeLists.txt").read_text()
+    assert "add_subdirectory(ALKRadiomics)" in top and "add_subdirectory(ALKRadiomicsLib)" in top
+
+
+def test_extension_metadata_agrees_across_cmake_s4ext_and_catalog_entry():
+    import json
+
+    catalog = json.loads((REPOSITORY / "ALKRadiomics.json").read_text())
+    s4ext = dict(line.split(" ", 1) for line in (REPOSITORY / "ALKRadiomics.s4ext").read_text().splitlines()
+                 if line and not line.startswith("#") and " " in line)
+    cmake = (REPOSITORY / "CMakeLists.txt").read_text()
+    assert {"$schema", "category", "scm_url"} <= set(catalog)
+    assert catalog["category"] == s4ext["category"] == "Chest Imaging"
+    assert f'set(EXTENSION_CATEGORY "{catalog["category"]}")' in cmake
+    assert catalog["scm_url"] == s4ext["scmurl"]
+    assert catalog["build_dependencies"] == [] and s4ext["depends"] == "NA"  # SlicerRadiomics only recommended
