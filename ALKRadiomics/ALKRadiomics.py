@@ -23,7 +23,7 @@ import slicer
 import vtk
 from slicer import vtkMRMLMarkupsFiducialNode, vtkMRMLScalarVolumeNode, vtkMRMLSegmentationNode, vtkMRMLTableNode
 from slicer.i18n import tr as _
-from slicer.parameterNodeWrapper import WithinRange, parameterNodeWrapper
+from slicer.parameterNodeWrapper import Choice, WithinRange, parameterNodeWrapper
 from slicer.ScriptedLoadableModule import (
     ScriptedLoadableModule,
     ScriptedLoadableModuleLogic,
@@ -71,7 +71,7 @@ class ALKRadiomicsParameterNode:
     seed: vtkMRMLMarkupsFiducialNode
     hlaHScore: Annotated[float, WithinRange(NOT_GIVEN, 300)] = NOT_GIVEN
     pdl1HScore: Annotated[float, WithinRange(NOT_GIVEN, 300)] = NOT_GIVEN
-    nStage: str = N_STAGES[0]
+    nStage: Annotated[str, Choice(list(N_STAGES))] = N_STAGES[0]
     prevalencePercent: Annotated[float, WithinRange(0.1, 99.9)] = 50.0
     modelPath: str = ""
     resultsTable: vtkMRMLTableNode
@@ -97,7 +97,6 @@ class ALKRadiomicsWidget(ScriptedLoadableModuleWidget, VTKObservationMixin):
         uiWidget.setMRMLScene(slicer.mrmlScene)
         self.logic = ALKRadiomicsLogic()
 
-        self.ui.nStageComboBox.addItems(list(N_STAGES))
         self.ui.seedPlaceWidget.buttonsVisible = False
         self.ui.seedPlaceWidget.placeButton().show()
         self.ui.segmentEditorWidget.setMRMLSegmentEditorNode(self.logic.segmentEditorNode())
@@ -113,6 +112,7 @@ class ALKRadiomicsWidget(ScriptedLoadableModuleWidget, VTKObservationMixin):
         self.ui.cancelButton.connect("clicked(bool)", self.onCancel)
         self.ui.exportButton.connect("clicked(bool)", self.onExport)
         self.ui.exportAllFeaturesButton.connect("clicked(bool)", self.onExportAllFeatures)
+        self.ui.modelPathLineEdit.connect("currentPathChanged(QString)", self.onModelPathChanged)
         self._reviewTimer = qt.QTimer()
         self._reviewTimer.setSingleShot(True)
         self._reviewTimer.setInterval(500)
@@ -151,7 +151,12 @@ class ALKRadiomicsWidget(ScriptedLoadableModuleWidget, VTKObservationMixin):
         self._parameterNode = parameterNode
         if self._parameterNode:
             self._parameterNodeGuiTag = self._parameterNode.connectGui(self.ui)
+            self.ui.modelPathLineEdit.currentPath = self._parameterNode.modelPath
             self.onSegmentationChanged(self._parameterNode.segmentation)
+
+    def onModelPathChanged(self, path) -> None:
+        if self._parameterNode:
+            self._parameterNode.modelPath = path or ""
 
     def onSegmentationChanged(self, node) -> None:
         self.ui.segmentSelector.setCurrentNode(node)

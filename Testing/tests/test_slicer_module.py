@@ -22,10 +22,10 @@ EXPECTED_CLASSES = {
     "reviewLabel": "QLabel",
     "centreButton": "QPushButton",
     "segmentEditorWidget": "qMRMLSegmentEditorWidget",
-    "hlaSpinBox": "ctkDoubleSpinBox",
-    "pdl1SpinBox": "ctkDoubleSpinBox",
+    "hlaSpinBox": "QDoubleSpinBox",  # the parameter node's float connector takes QDoubleSpinBox, not ctk's
+    "pdl1SpinBox": "QDoubleSpinBox",
     "nStageComboBox": "QComboBox",
-    "prevalenceSpinBox": "ctkDoubleSpinBox",
+    "prevalenceSpinBox": "QDoubleSpinBox",
     "modelPathLineEdit": "ctkPathLineEdit",
     "scoreButton": "QPushButton",
     "scoreProgressBar": "QProgressBar",
