@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from .. import __version__
 from ..model.published import CITATION
 from ..scoring import CaseResult
+from ..scoring.summary import percent
 
 BANNER = "RESEARCH USE ONLY; NOT LOCALLY VALIDATED"
 LIDC_ATTRIBUTION = ("Reference population: LIDC-IDRI (Armato SG III et al., Med Phys 38(2):915-931, 2011; "
@@ -29,14 +30,6 @@ class ReportContent:
     warnings: tuple[str, ...]
     provenance: str
     citation: str
-
-
-def percent(p: float) -> str:
-    if p > 0.999:
-        return ">99.9 %"
-    if p < 0.001:
-        return "<0.1 %"
-    return f"{100 * p:.1f} %"
 
 
 def report_content(result: CaseResult, *, case_id: str | None = None,

@@ -5,7 +5,8 @@ from __future__ import annotations
 from .result import CaseResult
 
 
-def _percent(p: float) -> str:
+def percent(p: float) -> str:
+    """A probability as a percentage to one decimal, '>99.9 %' and '<0.1 %' at the ends."""
     if p > 0.999:
         return ">99.9 %"
     if p < 0.001:
@@ -25,20 +26,20 @@ def summary_text(result: CaseResult, top_features: int = 3) -> str:
     if not model.calibrated:
         lines.append("*** RESEARCH USE ONLY; NOT LOCALLY VALIDATED ***")
     prior = ("the study's 1:1 design (prior 50 %)" if alk.prior_is_study_design
-             else f"an ALK prevalence of {_percent(alk.prior)}")
+             else f"an ALK prevalence of {percent(alk.prior)}")
     interval = alk.probability_uncertainty.interval
     lines += [
         "",
-        f"ALK rearrangement probability: {_percent(alk.probability)} "
-        f"(95 % interval {_percent(interval.low)} to {_percent(interval.high)}), at {prior}",
+        f"ALK rearrangement probability: {percent(alk.probability)} "
+        f"(95 % interval {percent(interval.low)} to {percent(interval.high)}), at {prior}",
         f"  Rad-score {alk.rad_score:+.3f} (interval {alk.rad_score_uncertainty.interval.low:+.3f} to "
         f"{alk.rad_score_uncertainty.interval.high:+.3f})",
     ]
     if alk.combined_probability is not None:
         combined = alk.combined_probability_uncertainty.interval
         lines.append(f"  Combined with HLA-I {alk.hla_i_hscore:g} and PD-L1 {alk.pdl1_hscore:g}: "
-                     f"{_percent(alk.combined_probability)} (95 % interval {_percent(combined.low)} to "
-                     f"{_percent(combined.high)})")
+                     f"{percent(alk.combined_probability)} (95 % interval {percent(combined.low)} to "
+                     f"{percent(combined.high)})")
     else:
         lines.append("  Combined model: not computed (give --hla and --pdl1 H-scores)")
     risk = dfs.rad_risk_uncertainty.interval

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import logging
 import os
 from pathlib import Path
@@ -14,6 +15,25 @@ from ALKRadiomicsLib.sample_data import sample_data_dir
 REPOSITORY = Path(__file__).resolve().parents[2]
 SHARED_DATA = Path(os.environ.get("ALK_RADIOMICS_SHARED_DATA", REPOSITORY.parent / "shared" / "data"))
 LIDC_0314 = SHARED_DATA / "lidc_0314"
+
+
+@pytest.fixture()
+def edited_model(tmp_path):
+    """Write a copy of the bundled model with ``change(document)`` applied; ``reseal`` records the
+    new content checksum (a schema problem), without it the file no longer matches its checksum."""
+    from ALKRadiomicsLib.model import bundled_model_path
+    from ALKRadiomicsLib.model.schema import CHECKSUM_KEY, content_checksum
+
+    def write(change, *, reseal: bool) -> Path:
+        document = json.loads(bundled_model_path().read_text())
+        change(document)
+        if reseal:
+            document[CHECKSUM_KEY] = content_checksum(document)
+        path = tmp_path / "model.json"
+        path.write_text(json.dumps(document))
+        return path
+
+    return write
 
 
 @pytest.fixture(scope="session")

@@ -4,14 +4,12 @@ from __future__ import annotations
 
 import json
 import math
-from pathlib import Path
 
 import pytest
 
 from ALKRadiomicsLib.errors import ModelFormatError
 from ALKRadiomicsLib.features import SIGNATURE_FEATURES
 from ALKRadiomicsLib.model import bundled_model_path, load_bundled_model, load_model, model_to_json
-from ALKRadiomicsLib.model.schema import CHECKSUM_KEY, content_checksum
 
 
 def all_parameters(node, where="model"):
@@ -109,21 +107,11 @@ def test_rebuilding_reference_reproduces_bundled_standardization_and_cutoff(tmp_
     assert rebuilt.dfs_radiomic.cutoff.value == pytest.approx(bundled.dfs_radiomic.cutoff.value, rel=1e-9, abs=1e-12)
 
 
-def tampered(tmp_path: Path, change, *, reseal: bool) -> Path:
-    document = json.loads(bundled_model_path().read_text())
-    change(document)
-    if reseal:
-        document[CHECKSUM_KEY] = content_checksum(document)
-    path = tmp_path / "model.json"
-    path.write_text(json.dumps(document))
-    return path
-
-
-def test_edited_model_fails_its_checksum(tmp_path):
+def test_edited_model_fails_its_checksum(edited_model):
     def edit(d):
         d["alk_radiomic"]["terms"][0]["beta"]["value"] = -0.5
     with pytest.raises(ModelFormatError, match="checksum"):
-        load_model(tampered(tmp_path, edit, reseal=False))
+        load_model(edited_model(edit, reseal=False))
 
 
 @pytest.mark.parametrize("change, message", [
@@ -134,6 +122,6 @@ def test_edited_model_fails_its_checksum(tmp_path):
     (lambda d: d.update(schema_version=99), "schema version"),
     (lambda d: d["alk_radiomic"]["terms"][0]["beta"].update(value="big"), "finite number"),
 ])
-def test_model_failing_the_schema_is_refused_with_the_reason(tmp_path, change, message):
+def test_model_failing_the_schema_is_refused_with_the_reason(edited_model, change, message):
     with pytest.raises(ModelFormatError, match=message):
-        load_model(tampered(tmp_path, change, reseal=True))
+        load_model(edited_model(change, reseal=True))

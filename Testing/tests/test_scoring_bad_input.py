@@ -2,15 +2,12 @@
 
 from __future__ import annotations
 
-import json
 import os
 import stat
 
 import pytest
 
 from ALKRadiomicsLib.cli import main
-from ALKRadiomicsLib.model import bundled_model_path
-from ALKRadiomicsLib.model.schema import CHECKSUM_KEY, content_checksum
 
 
 @pytest.fixture()
@@ -62,26 +59,16 @@ def test_prevalence_must_be_a_fraction(lung1_args, capsys, prevalence):
     assert_refused(status, err, "prevalence")
 
 
-def _model_copy(tmp_path, change, reseal):
-    document = json.loads(bundled_model_path().read_text())
-    change(document)
-    if reseal:
-        document[CHECKSUM_KEY] = content_checksum(document)
-    path = tmp_path / "model.json"
-    path.write_text(json.dumps(document))
-    return path
-
-
-def test_model_whose_content_no_longer_matches_its_checksum(lung1_args, tmp_path, capsys):
-    model = _model_copy(tmp_path, lambda d: d["dfs_radiomic"]["cutoff"].update(value=5.0), reseal=False)
+def test_model_whose_content_no_longer_matches_its_checksum(lung1_args, tmp_path, capsys, edited_model):
+    model = edited_model(lambda d: d["dfs_radiomic"]["cutoff"].update(value=5.0), reseal=False)
     out = tmp_path / "score.json"
     status, err = run(capsys, [*lung1_args, "--model", str(model), "--json", str(out)])
     assert_refused(status, err, "checksum", str(model))
     assert not out.exists()
 
 
-def test_model_failing_the_schema(lung1_args, tmp_path, capsys):
-    model = _model_copy(tmp_path, lambda d: d["alk_radiomic"].pop("intercept"), reseal=True)
+def test_model_failing_the_schema(lung1_args, tmp_path, capsys, edited_model):
+    model = edited_model(lambda d: d["alk_radiomic"].pop("intercept"), reseal=True)
     out = tmp_path / "score.json"
     status, err = run(capsys, [*lung1_args, "--model", str(model), "--json", str(out)])
     assert_refused(status, err, "schema", "intercept")
