@@ -14,7 +14,7 @@ $(BIN)/alk-radiomics: pyproject.toml
 	touch $@
 
 $(VENV)/.test-ready: $(BIN)/alk-radiomics
-	$(BIN)/python -m pip install --quiet -e '.[report,test,train]'
+	$(BIN)/python -m pip install --quiet -e '.[report,batch,test,train]'
 	$(BIN)/python -m pip install --quiet "$$($(BIN)/python -c 'from ALKRadiomicsLib.sample_data import source_archive; print(source_archive())')"
 	touch $@
 

@@ -17,6 +17,8 @@ from pathlib import Path
 
 from . import __version__
 from .atomic import check_writable, write_bytes_atomic, write_image_atomic, write_text_atomic
+from .batch import progress_bar, run_batch
+from .cohort import read_cohort
 from .errors import ALKRadiomicsError, InputError
 from .features import extract
 from .io import check_ct, dicom_source, load_case, read_image
@@ -118,6 +120,23 @@ def _parser() -> argparse.ArgumentParser:
     segment_parser.add_argument("--out", required=True, help="mask to write (.nrrd, .nii, .nii.gz, .mha)")
     segment_parser.add_argument("--json", metavar="QA.json", help="write the review numbers and warnings as JSON")
     segment_parser.set_defaults(run=_run_segment)
+
+    batch_parser = commands.add_parser(
+        "batch", help="extract features for a whole cohort, in parallel and resumable",
+        description="Extract the features of every row of a cohort CSV (id, image, mask[, label]) into one CSV: "
+                    "one row per case with an error column instead of stopping. Results are cached per case, so "
+                    "a rerun after a crash does only what is missing. Runs on a local Dask cluster by default, "
+                    "on an existing one with --scheduler, or in this process with --serial.",
+    )
+    batch_parser.add_argument("cohort", help="cohort CSV")
+    batch_parser.add_argument("--out", required=True, help="features CSV to write")
+    batch_parser.add_argument("--all", action="store_true", dest="all_features",
+                              help="all 851 pyradiomics features ([full] extra)")
+    batch_parser.add_argument("--workers", type=int, help="local Dask worker processes (default: all cores)")
+    batch_parser.add_argument("--scheduler", metavar="ADDR", help="address of a running Dask scheduler")
+    batch_parser.add_argument("--serial", action="store_true", help="no Dask: one case after another here")
+    batch_parser.add_argument("--cache", metavar="DIR", help="per-case cache folder (default: OUT.cache)")
+    batch_parser.set_defaults(run=_run_batch)
 
     reference_parser = commands.add_parser(
         "build-reference", help="rebuild the bundled model's standardization and cutoff from LIDC nodules",
@@ -238,6 +257,18 @@ def _run_segment(args: argparse.Namespace) -> int:
           f"({review.min_hu:.0f} to {review.max_hu:.0f})")
     for warning in review.warnings:
         print(f"  warning: {warning}")
+    return 0
+
+
+def _run_batch(args: argparse.Namespace) -> int:
+    out = _output_path(args.out, (".csv",))
+    if args.workers is not None and args.workers < 1:
+        raise InputError(f"--workers must be at least 1, got {args.workers}.")
+    rows = read_cohort(args.cohort)
+    summary = run_batch(rows, out, all_features=args.all_features, workers=args.workers, scheduler=args.scheduler,
+                        serial=args.serial, cache_dir=args.cache, progress=progress_bar)
+    print(f"{summary.cases} cases -> {out}: {summary.computed} computed, {summary.from_cache} from the cache, "
+          f"{summary.errors} with errors (see the error column)")
     return 0
 
 

@@ -25,6 +25,7 @@ from .settings import ExtractionSettings
 logger = logging.getLogger(__name__)
 
 BSPLINE_MARGIN = 30
+MIN_BSPLINE_SAMPLES = 3
 
 
 @dataclass(frozen=True)
@@ -154,6 +155,13 @@ def _interpolate(image: sitk.Image, grid: _Grid, masks: Sequence[tuple[sitk.Imag
     resampler.SetOutputOrigin(origin)
     resampler.SetSize([int(n) for n in grid.size])
 
+    if settings.sitk_interpolator == sitk.sitkBSpline and min(image.GetSize()) < MIN_BSPLINE_SAMPLES:
+        # ITK's cubic B-spline reads outside the buffer along an axis of 2 samples: the result (pyradiomics'
+        # too) changes from run to run. Refuse rather than return numbers that are not reproducible.
+        raise InputError(
+            f"The CT has only {min(image.GetSize())} voxels along one axis (size {image.GetSize()}); B-spline "
+            f"resampling to the 1 mm grid needs at least {MIN_BSPLINE_SAMPLES}. Give a CT with more slices."
+        )
     source = _crop_for_interpolation(image, resampler, settings)
     resampler.SetOutputPixelType(image.GetPixelID())
     resampler.SetInterpolator(settings.sitk_interpolator)

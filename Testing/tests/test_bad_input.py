@@ -188,3 +188,15 @@ def test_console_script_exits_2_without_traceback(lung1_crop, tmp_path):
     )
     assert completed.returncode == 2
     assert completed.stderr.count("\n") == 1 and "Traceback" not in completed.stderr
+
+
+def test_two_slice_ct_is_refused_rather_than_resampled_irreproducibly(lung1_crop, tmp_path, capsys):
+    # ITK's cubic B-spline reads outside a 2-sample axis: stock pyradiomics gives a different
+    # resampled image from run to run on such a CT. We refuse it.
+    image, mask = sitk.ReadImage(str(lung1_crop[0])), sitk.ReadImage(str(lung1_crop[1]))
+    z = int(np.nonzero(sitk.GetArrayViewFromImage(mask))[0].mean())
+    sitk.WriteImage(image[:, :, z:z + 2], str(tmp_path / "ct.nrrd"))
+    sitk.WriteImage(mask[:, :, z:z + 2], str(tmp_path / "mask.nrrd"))
+    status, lines = run_cli(capsys, "extract", "--image", str(tmp_path / "ct.nrrd"),
+                            "--mask", str(tmp_path / "mask.nrrd"))
+    assert_one_clear_error(status, lines, "only 2 voxels along one axis")

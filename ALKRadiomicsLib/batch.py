@@ -1,0 +1,161 @@
+"""Feature extraction over a cohort: parallel, resumable, on one machine or a Dask cluster.
+
+Every case's result goes to a cache file named by a key of its image, mask, label, settings
+and feature set as soon as it is computed, so a run that crashes or is killed resumes with only
+what is missing. Cases run on a Dask cluster (a local one with ``workers`` processes by
+default, or an existing scheduler's address); the output is the same as a serial run's: the
+same code computes each case, and rows are written in the cohort's order.
+"""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import io as text_io
+import json
+import os
+import sys
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from pathlib import Path
+
+from . import __version__
+from .atomic import write_text_atomic
+from .cohort import CohortRow
+from .errors import ALKRadiomicsError, MissingDependencyError
+from .features import SIGNATURE_FEATURES, extract
+from .io import load_case
+from .resources import load_parameters
+
+
+@dataclass(frozen=True)
+class BatchSummary:
+    cases: int
+    computed: int
+    from_cache: int
+    errors: int
+
+
+def _fingerprint(path: str) -> str:
+    """Content hash of a file; for a DICOM folder, of its file names, sizes and modification times."""
+    target = Path(path)
+    digest = hashlib.sha256()
+    if target.is_dir():
+        for entry in sorted(target.iterdir()):
+            if entry.is_file():
+                stat = entry.stat()
+                digest.update(f"{entry.name}:{stat.st_size}:{stat.st_mtime_ns};".encode())
+    elif target.is_file():
+        with open(target, "rb") as handle:
+            for block in iter(lambda: handle.read(1 << 20), b""):
+                digest.update(block)
+    else:
+        digest.update(f"missing:{target}".encode())
+    return digest.hexdigest()
+
+
+def cache_key(row: CohortRow, all_features: bool) -> str:
+    """Key of a case's result: image and mask contents, label, settings, feature set, software version."""
+    parts = {
+        "image": _fingerprint(row.image), "mask": _fingerprint(row.mask), "label": row.label,
+        "settings": load_parameters(), "all": all_features, "version": __version__,
+    }
+    return hashlib.sha256(json.dumps(parts, sort_keys=True).encode()).hexdigest()[:32]
+
+
+def extract_case(row: CohortRow, all_features: bool) -> dict:
+    """One case's features, or its error as text (a bad case never stops the run)."""
+    try:
+        case = load_case(row.image, row.mask, label=row.label)
+        return {"id": row.id, "error": "", "features": extract(case, all_features=all_features)}
+    except ALKRadiomicsError as err:
+        return {"id": row.id, "error": str(err), "features": {}}
+
+
+def run_batch(rows: list[CohortRow], out: str | os.PathLike, *, all_features: bool = False,
+              workers: int | None = None, scheduler: str | None = None, serial: bool = False,
+              cache_dir: str | os.PathLike | None = None,
+              progress: Callable[[int, int, int], None] | None = None) -> BatchSummary:
+    """Extract every row's features into the CSV ``out`` (columns: id, error, then the features)."""
+    out = Path(out)
+    cache = Path(cache_dir) if cache_dir else out.with_name(out.name + ".cache")
+    cache.mkdir(parents=True, exist_ok=True)
+    keys = {row.id: cache_key(row, all_features) for row in rows}
+    results = {}
+    for row in rows:
+        cached = cache / f"{keys[row.id]}.json"
+        if cached.is_file():
+            results[row.id] = json.loads(cached.read_text())
+    todo = [row for row in rows if row.id not in results]
+    from_cache = len(results)
+    report = progress or (lambda done, total, errors: None)
+    report(len(results), len(rows), sum(bool(r["error"]) for r in results.values()))
+
+    def keep(result: dict) -> None:
+        write_text_atomic(cache / f"{keys[result['id']]}.json", json.dumps(result))
+        results[result["id"]] = result
+        report(len(results), len(rows), sum(bool(r["error"]) for r in results.values()))
+
+    if todo:
+        if serial:
+            for row in todo:
+                keep(extract_case(row, all_features))
+        else:
+            for result in _dask_map(todo, all_features, workers=workers, scheduler=scheduler):
+                keep(result)
+    write_text_atomic(out, _features_csv(rows, results, all_features))
+    return BatchSummary(cases=len(rows), computed=len(todo), from_cache=from_cache,
+                        errors=sum(bool(r["error"]) for r in results.values()))
+
+
+def _dask_map(rows: list[CohortRow], all_features: bool, *, workers: int | None,
+              scheduler: str | None) -> Iterable[dict]:
+    try:
+        import logging
+
+        from dask.distributed import Client, LocalCluster, as_completed
+
+        logging.getLogger("distributed").setLevel(logging.WARNING)
+    except ImportError:
+        raise MissingDependencyError("Parallel batch extraction needs Dask: pip install 'alk-radiomics[batch]' "
+                                     "(or use --serial).") from None
+    if scheduler:
+        client, cluster = Client(scheduler), None
+    else:
+        cluster = LocalCluster(n_workers=workers or os.cpu_count() or 1, threads_per_worker=1, processes=True,
+                               dashboard_address=None)
+        client = Client(cluster)
+    try:
+        futures = client.map(extract_case, rows, all_features=all_features, pure=False)
+        for future in as_completed(futures):
+            yield future.result()
+    finally:
+        client.close()
+        if cluster is not None:
+            cluster.close()
+
+
+def _features_csv(rows: list[CohortRow], results: dict[str, dict], all_features: bool) -> str:
+    names: list[str] = list(SIGNATURE_FEATURES) if not all_features else []
+    for result in results.values():
+        if result["features"]:
+            names = list(result["features"])
+            break
+    buffer = text_io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\n")
+    writer.writerow(["id", "error", *names])
+    for row in rows:
+        result = results[row.id]
+        writer.writerow([row.id, result["error"], *(repr(result["features"][n]) if result["features"] else ""
+                                                     for n in names)])
+    return buffer.getvalue()
+
+
+def progress_bar(done: int, total: int, errors: int) -> None:
+    """A one-line progress bar on stderr."""
+    width = 30
+    filled = int(width * done / total) if total else width
+    print(f"\r[{'#' * filled}{'.' * (width - filled)}] {done}/{total} cases, {errors} errors", end="",
+          file=sys.stderr, flush=True)
+    if done == total:
+        print(file=sys.stderr)
