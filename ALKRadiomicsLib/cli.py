@@ -138,6 +138,18 @@ def _parser() -> argparse.ArgumentParser:
     batch_parser.add_argument("--cache", metavar="DIR", help="per-case cache folder (default: OUT.cache)")
     batch_parser.set_defaults(run=_run_batch)
 
+    for name, help_text in (("validate", "external validation of a model file on a cohort"),
+                            ("recalibrate", "refit standardization, intercepts and cutoff on a cohort")):
+        sub = commands.add_parser(name, help=help_text, description=help_text[0].upper() + help_text[1:] + ".")
+        sub.add_argument("cohort", help="cohort CSV (id, image, mask, alk, dfs_months, event, hla, pdl1, n_stage)")
+        sub.add_argument("--features", required=True, help="features CSV from alk-radiomics batch")
+        sub.add_argument("--model", help="model .json file (default: the bundled model)")
+        sub.add_argument("--report", metavar="R.pdf", help="write the validation report as PDF")
+        sub.add_argument("--json", metavar="R.json", help="write every number as JSON")
+        if name == "recalibrate":
+            sub.add_argument("--out", required=True, help="recalibrated model .json to write")
+        sub.set_defaults(run=_run_validate if name == "validate" else _run_recalibrate)
+
     reference_parser = commands.add_parser(
         "build-reference", help="rebuild the bundled model's standardization and cutoff from LIDC nodules",
         description="Extract the signature from the malignant-rated LIDC nodules (mask clear of the sub-volume's "
@@ -269,6 +281,63 @@ def _run_batch(args: argparse.Namespace) -> int:
                         serial=args.serial, cache_dir=args.cache, progress=progress_bar)
     print(f"{summary.cases} cases -> {out}: {summary.computed} computed, {summary.from_cache} from the cache, "
           f"{summary.errors} with errors (see the error column)")
+    return 0
+
+
+def _validation_inputs(args: argparse.Namespace):
+    from .training import cohort_frame
+
+    report = _output_path(args.report, (".pdf",)) if args.report else None
+    json_out = _output_path(args.json, (".json",)) if args.json else None
+    model = load_model(args.model) if args.model else load_bundled_model()
+    data, notes = cohort_frame(args.cohort, args.features, model.feature_names)
+    for note in notes:
+        print(f"note: {note}", file=sys.stderr)
+    return model, data, report, json_out
+
+
+def _write_validation(results: dict, models: dict, data, report, json_out, title: str) -> None:
+    from .training.figures import validation_pdf
+
+    pdf = validation_pdf(title, results, models, data) if report else None
+    if json_out is not None:
+        write_text_atomic(json_out, json.dumps(results, indent=2, default=float) + "\n")
+    if pdf is not None:
+        write_bytes_atomic(report, pdf)
+    for label, result in results.items():
+        radiomic = result["alk_radiomic"]
+        line = (f"{label}: Rad-score AUC {radiomic['auc']:.3f} ({radiomic['auc_ci95'][0]:.3f}-"
+                f"{radiomic['auc_ci95'][1]:.3f}), calibration slope {radiomic['calibration']['slope']:.2f}, "
+                f"intercept {radiomic['calibration']['intercept']:+.2f}")
+        if "alk_combined" in result:
+            line += f"; combined AUC {result['alk_combined']['auc']:.3f}"
+        if "dfs_radiomic" in result:
+            line += f"; RAD-risk C-index {result['dfs_radiomic']['c_index']:.3f}"
+        print(line)
+
+
+def _run_validate(args: argparse.Namespace) -> int:
+    from .training import evaluate
+
+    model, data, report, json_out = _validation_inputs(args)
+    _write_validation({"model": evaluate(model, data)}, {"model": model}, data, report, json_out,
+                      "External validation")
+    return 0
+
+
+def _run_recalibrate(args: argparse.Namespace) -> int:
+    from .model.schema import load_model as reload
+    from .training import evaluate, recalibrate
+
+    out = _output_path(args.out, (".json",))
+    model, data, report, json_out = _validation_inputs(args)
+    local = recalibrate(model, data, cohort=str(args.cohort),
+                        command=f"alk-radiomics recalibrate {args.cohort} --features {args.features}")
+    write_text_atomic(out, model_to_json(local))
+    local = reload(out)
+    _write_validation({"before": evaluate(model, data), "after": evaluate(local, data)},
+                      {"before": model, "after": local}, data, report, json_out, "Recalibration")
+    print(f"recalibrated model written to {out}")
     return 0
 
 

@@ -1,0 +1,105 @@
+"""Recalibrating a model file to a site's cohort: the betas stay, the gaps are refitted.
+
+Refitted on the local cohort (DESIGN section 5): each feature's standardization (mean, SD),
+the Rad-score and combined-model intercepts (logistic regression with the model's own linear
+predictor as an offset: calibration-in-the-large), the RAD-risk cutoff (median among ALK-positive
+patients) and the hazard ratio between the two risk groups (Cox regression on the group). The
+result has ``calibrated: true`` and ``derived`` provenance naming the cohort.
+"""
+
+from __future__ import annotations
+
+import datetime
+import math
+from dataclasses import replace
+
+import numpy as np
+import pandas as pd
+
+from ..model import Model, Parameter, Provenance, Standardization
+from ..model.schema import ReferencePopulation
+from .evaluation import linear_predictors
+
+
+def recalibrate(model: Model, data: pd.DataFrame, *, cohort: str, command: str, date: str | None = None) -> Model:
+    """A new model: ``model``'s betas with standardization, intercepts and cutoff fitted on ``data``."""
+    import statsmodels.api as sm
+
+    date = date or datetime.date.today().isoformat()
+
+    def derived(method: str, n: int) -> Provenance:
+        return Provenance.derived(f"{cohort} ({n} patients)", method, command, date)
+
+    standardization = {}
+    for name in model.feature_names:
+        values = data[name].to_numpy(float)
+        standardization[name] = Standardization(
+            Parameter(float(values.mean()), derived("local mean", len(values))),
+            Parameter(float(values.std(ddof=1)), derived("local sample standard deviation (n - 1)", len(values))))
+    centred = replace(model, standardization=standardization,
+                      alk_radiomic=replace(model.alk_radiomic, intercept=Parameter(0.0, Provenance.assumed("refit"))))
+    scores = linear_predictors(centred, data)
+
+    known = data["alk"].notna()
+    y = data.loc[known, "alk"].to_numpy(float)
+    offset = scores.loc[known, "rad_score"].to_numpy()
+    fit = sm.GLM(y, np.ones((len(y), 1)), family=sm.families.Binomial(), offset=offset).fit()
+    low, high = (float(v) for v in fit.conf_int()[0])
+    rad_intercept = Parameter(float(fit.params[0]), derived(
+        "logistic regression of ALK status with the Rad-score as offset (calibration-in-the-large); it carries "
+        "this cohort's ALK prevalence", len(y)), (low, high))
+    alk_radiomic = replace(model.alk_radiomic, intercept=rad_intercept)
+
+    alk_combined = model.alk_combined
+    with_h = known & data.get("hla", pd.Series(index=data.index, dtype=float)).notna() \
+        & data.get("pdl1", pd.Series(index=data.index, dtype=float)).notna()
+    if with_h.sum() >= 10 and data.loc[with_h, "alk"].nunique() == 2:
+        rad = scores.loc[with_h, "rad_score"].to_numpy() + rad_intercept.value
+        no_intercept = replace(model.alk_combined, intercept=Parameter(0.0, Provenance.assumed("refit")))
+        combined_offset = np.array([no_intercept.linear_predictor({"rad_score": r, "hla_i_hscore": h, "pdl1_hscore": p})
+                                    for r, h, p in zip(rad, data.loc[with_h, "hla"], data.loc[with_h, "pdl1"],
+                                                       strict=True)])
+        yc = data.loc[with_h, "alk"].to_numpy(float)
+        fit_c = sm.GLM(yc, np.ones((len(yc), 1)), family=sm.families.Binomial(), offset=combined_offset).fit()
+        low_c, high_c = (float(v) for v in fit_c.conf_int()[0])
+        alk_combined = replace(model.alk_combined, intercept=Parameter(float(fit_c.params[0]), derived(
+            "logistic regression of ALK status with the combined linear predictor as offset", len(yc)),
+            (low_c, high_c)))
+
+    dfs_radiomic = model.dfs_radiomic
+    positive = data["alk"] == 1
+    risk = scores.loc[positive, "rad_risk"].to_numpy()
+    if len(risk) >= 10:
+        cutoff = float(np.median(risk))
+        group_hr = model.dfs_radiomic.group_hazard_ratio
+        survival = positive & data.get("dfs_months", pd.Series(index=data.index, dtype=float)).notna() \
+            & data.get("event", pd.Series(index=data.index, dtype=float)).notna()
+        if survival.sum() >= 10 and data.loc[survival, "event"].sum() > 0:
+            from lifelines import CoxPHFitter
+
+            frame = pd.DataFrame({"t": data.loc[survival, "dfs_months"].to_numpy(float),
+                                  "e": data.loc[survival, "event"].to_numpy(int),
+                                  "high": (scores.loc[survival, "rad_risk"].to_numpy() > cutoff).astype(float)})
+            if 0 < frame["high"].sum() < len(frame):
+                cox = CoxPHFitter().fit(frame, "t", "e")
+                beta = float(cox.params_["high"])
+                ci = cox.confidence_intervals_.loc["high"].to_numpy(float)
+                group_hr = Parameter(math.exp(beta), derived(
+                    "Cox regression of disease-free survival on the high-risk group (RAD-risk above the local "
+                    "median) among ALK-positive patients", int(survival.sum())),
+                    (math.exp(ci[0]), math.exp(ci[1])))
+        dfs_radiomic = replace(model.dfs_radiomic, cutoff=Parameter(cutoff, derived(
+            "median RAD-risk score among ALK-positive patients", len(risk))), group_hazard_ratio=group_hr)
+
+    return replace(
+        model, name=f"{model.name}-recalibrated", version=f"{model.version}+local.{date}", calibrated=True,
+        description=f"{model.description} Recalibrated on {cohort}: betas as published; standardization, "
+                    "intercepts and cutoff fitted locally.",
+        standardization=standardization, alk_radiomic=alk_radiomic, alk_combined=alk_combined,
+        dfs_radiomic=dfs_radiomic, sha256="", path="",
+        reference=ReferencePopulation(
+            description=f"The local cohort {cohort}: {len(data)} patients with extracted features.",
+            differs_from_paper="A site's own patients: the standardization, intercepts and cutoff describe them.",
+            cases=tuple(str(i) for i in data.index),
+            feature_values={n: tuple(sorted(float(v) for v in data[n])) for n in model.feature_names}),
+    )
