@@ -416,8 +416,7 @@ class ALKRadiomicsLogic(ScriptedLoadableModuleLogic):
             lines.append(f"Combined with H-scores: <b>{percent(alk.combined_probability)}</b>")
         lines.append(f"RAD-risk {dfs.rad_risk_score:+.2f}: <b>{dfs.risk_group.upper()}</b> DFS risk group"
                      + ("" if dfs.risk_group_certain else " (uncertain)"))
-        drivers = sorted((f for f in result.feature_reports if f.contribution_rad_score is not None),
-                         key=lambda f: abs(f.contribution_rad_score), reverse=True)[:3]
+        drivers = result.largest_rad_score_contributions(3)
         lines.append("Top contributions: " + ", ".join(f"{f.label} {f.contribution_rad_score:+.2f}" for f in drivers))
         lines.append(f"Model {result.model.name} {result.model.version}")
         lines += [f"<span style='color:#b00020'>{w}</span>" for w in result.warnings]

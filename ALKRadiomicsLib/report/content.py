@@ -78,7 +78,6 @@ def report_content(result: CaseResult, *, case_id: str | None = None,
     else:
         alk_rows.append(("Combined with HLA-I / PD-L1", "not computed (no H-scores given)"))
     risk = dfs.rad_risk_uncertainty.interval
-    in_range = all(f.in_reference_range for f in result.feature_reports if f.contribution_rad_risk is not None)
     dfs_rows = [
         ("RAD-risk score (Table 3)", f"{dfs.rad_risk_score:+.3f} (interval {risk.low:+.3f} to {risk.high:+.3f})"),
         ("Risk group", f"{dfs.risk_group.upper()} (cutoff {dfs.cutoff:+.3f}, the median of the reference population)"
@@ -86,8 +85,8 @@ def report_content(result: CaseResult, *, case_id: str | None = None,
         ("What the group means", f"In the paper, ALK-positive patients above the median RAD-risk had shorter "
                                  f"disease-free survival (log-rank P = 0.03); hazard ratio high vs low implied by the "
                                  f"model: {dfs.group_hazard_ratio:.2f}"
-                                 + (f"; this case vs the cutoff: {dfs.hazard_ratio_vs_cutoff:.3g}" if in_range
-                                    else "")),
+                                 + (f"; this case vs the cutoff: {dfs.hazard_ratio_vs_cutoff:.3g}"
+                                    if result.rad_risk_features_in_range else "")),
     ]
     if dfs.n_stage is not None:
         ci = dfs.n_stage_hazard_ratio_ci95

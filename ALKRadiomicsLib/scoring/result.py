@@ -103,6 +103,16 @@ class CaseResult:
     software_version: str
 
     @property
+    def rad_risk_features_in_range(self) -> bool:
+        """Whether every RAD-risk feature lies inside the reference range (else its HR extrapolates)."""
+        return all(f.in_reference_range for f in self.feature_reports if f.contribution_rad_risk is not None)
+
+    def largest_rad_score_contributions(self, count: int) -> list[FeatureReport]:
+        """The ``count`` features that moved the Rad-score most, largest first."""
+        return sorted((f for f in self.feature_reports if f.contribution_rad_score is not None),
+                      key=lambda f: abs(f.contribution_rad_score), reverse=True)[:count]
+
+    @property
     def contributions(self) -> dict[str, dict[str, float]]:
         return {
             "rad_score": {f.name: f.contribution_rad_score for f in self.feature_reports

@@ -151,7 +151,9 @@ def score_case(case: Case, *, model: Model | None = None, hla: float | None = No
         warnings.append(f"Research use only; not locally validated: model {model.name} {model.version} is not "
                         "calibrated on local patients.")
 
-    by_outline = _features_by_outline(case, model, settings, outline_uncertainty, warnings)
+    # One pass over the (CT-sized) mask for the outline's extent, shared by the steps below.
+    extent = label_bounding_box(sitk.GetArrayViewFromImage(case.mask) == case.label)
+    by_outline = _features_by_outline(case, extent, model, settings, outline_uncertainty, warnings)
     features = by_outline["as drawn"]
     z_by_outline = {k: model.standardize(v) for k, v in by_outline.items()}
 
@@ -189,7 +191,7 @@ def score_case(case: Case, *, model: Model | None = None, hla: float | None = No
     )
     dfs = _dfs_result(model, _predict(model.dfs_radiomic, z_by_outline), stage, warnings)
     reports = _feature_reports(model, features, z_by_outline["as drawn"], warnings)
-    outline = _outline_review(case, warnings)
+    outline = _outline_review(case, extent, warnings)
     return CaseResult(
         model=ModelIdentity(model.name, model.version, model.sha256, model.calibrated, model.path),
         alk=alk, dfs=dfs, features=features, feature_reports=reports, outline=outline,
@@ -251,7 +253,7 @@ def _feature_reports(model: Model, features: Mapping[str, float], z: Mapping[str
     return tuple(reports)
 
 
-def _outline_review(case: Case, warnings: list[str]) -> OutlineReview:
+def _outline_review(case: Case, extent: tuple[np.ndarray, np.ndarray], warnings: list[str]) -> OutlineReview:
     """The outline's review numbers (volume, diameters, ...) and the warnings about the CT."""
     review = review_mask(case.image, case.mask, case.label)
     warnings.extend(review.warnings)
@@ -259,19 +261,19 @@ def _outline_review(case: Case, warnings: list[str]) -> OutlineReview:
     if max(spacing) > THICK_SLICE_MM:
         warnings.append(f"The CT has {max(spacing):.2g} mm slices; the paper used 1.25-1.5 mm reconstructions, and "
                         "texture and wavelet features differ on thick slices.")
-    hits = sitk.GetArrayViewFromImage(case.mask) == case.label
-    lower, size = label_bounding_box(hits)
+    lower, size = extent
     if np.any(lower == 0) or np.any(lower + size >= np.array(case.mask.GetSize())):
         warnings.append("The outline touches the edge of the CT volume; filters see the volume's edge there.")
     return review
 
 
-def _features_by_outline(case: Case, model: Model, settings: ExtractionSettings, perturb: bool,
+def _features_by_outline(case: Case, extent: tuple[np.ndarray, np.ndarray], model: Model,
+                         settings: ExtractionSettings, perturb: bool,
                          warnings: list[str]) -> dict[str, dict[str, float]]:
     """Features of the outline as drawn and, with ``perturb``, eroded and dilated by one voxel."""
     outlines = {"as drawn": (case.mask, case.label)}
     if perturb:
-        outlines.update(_perturbed_outlines(case, warnings))
+        outlines.update(_perturbed_outlines(case, extent, warnings))
     try:
         values = compute_features_of_outlines(case.image, list(outlines.values()), model.feature_names,
                                               settings=settings)
@@ -291,14 +293,14 @@ def _features_by_outline(case: Case, model: Model, settings: ExtractionSettings,
     return result
 
 
-def _perturbed_outlines(case: Case, warnings: list[str]) -> dict[str, tuple[sitk.Image, int]]:
+def _perturbed_outlines(case: Case, extent: tuple[np.ndarray, np.ndarray],
+                        warnings: list[str]) -> dict[str, tuple[sitk.Image, int]]:
     """The outline eroded and dilated by one voxel (6-connected) on the CT grid, as 0/1 masks."""
-    hits = sitk.GetArrayViewFromImage(case.mask) == case.label
-    lower, size = label_bounding_box(hits)
+    lower, size = extent
     start = np.maximum(lower - 2, 0)
     stop = np.minimum(lower + size + 2, np.array(case.mask.GetSize()))
     region = tuple(slice(int(a), int(b)) for a, b in zip(start[::-1], stop[::-1], strict=True))
-    crop = hits[region]
+    crop = sitk.GetArrayViewFromImage(case.mask)[region] == case.label
     cross = ndimage.generate_binary_structure(3, 1)
     outlines = {}
     for name, operation in (("eroded", ndimage.binary_erosion), ("dilated", ndimage.binary_dilation)):

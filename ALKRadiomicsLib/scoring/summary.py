@@ -14,10 +14,6 @@ def percent(p: float) -> str:
     return f"{100 * p:.1f} %"
 
 
-def _dfs_features_in_range(result: CaseResult) -> bool:
-    return all(f.in_reference_range for f in result.feature_reports if f.contribution_rad_risk is not None)
-
-
 def summary_text(result: CaseResult, top_features: int = 3) -> str:
     """Probability with interval, risk group and calibration status, then every warning."""
     model, alk, dfs = result.model, result.alk, result.dfs
@@ -49,7 +45,7 @@ def summary_text(result: CaseResult, top_features: int = 3) -> str:
         f"{risk.high:+.3f}) -> {dfs.risk_group.upper()} risk group (cutoff {dfs.cutoff:+.3f}"
         + ("" if dfs.risk_group_certain else "; group uncertain") + ")",
         f"  Model-implied hazard ratio, high vs low group: {dfs.group_hazard_ratio:.2f}; this case vs the cutoff: "
-        + (f"{dfs.hazard_ratio_vs_cutoff:.3g}" if _dfs_features_in_range(result)
+        + (f"{dfs.hazard_ratio_vs_cutoff:.3g}" if result.rad_risk_features_in_range
            else "not shown (its features lie outside the reference range)"),
     ]
     if dfs.n_stage is not None:
@@ -58,8 +54,7 @@ def summary_text(result: CaseResult, top_features: int = 3) -> str:
             ratio += f" (95 % CI {dfs.n_stage_hazard_ratio_ci95.low:.2f}-{dfs.n_stage_hazard_ratio_ci95.high:.2f})"
         lines.append(f"  N stage {dfs.n_stage}: {ratio} vs N0")
     lines.append("  Combined DFS model (N stage + RAD-risk): not published, not computed")
-    drivers = sorted((f for f in result.feature_reports if f.contribution_rad_score is not None),
-                     key=lambda f: abs(f.contribution_rad_score), reverse=True)[:top_features]
+    drivers = result.largest_rad_score_contributions(top_features)
     lines += ["", "Largest contributions to the Rad-score:"]
     lines += [f"  {f.label:<38} {f.contribution_rad_score:+.3f}  (value {f.value:.4g}, "
               f"reference percentile {f.reference_percentile:.0f})" for f in drivers]
