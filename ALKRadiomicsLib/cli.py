@@ -8,11 +8,13 @@ from __future__ import annotations
 
 import argparse
 import csv
+import hashlib
 import io as text_io
 import json
 import logging
 import sys
 from collections.abc import Sequence
+from dataclasses import replace
 from pathlib import Path
 
 from . import __version__
@@ -149,6 +151,24 @@ def _parser() -> argparse.ArgumentParser:
         if name == "recalibrate":
             sub.add_argument("--out", required=True, help="recalibrated model .json to write")
         sub.set_defaults(run=_run_validate if name == "validate" else _run_recalibrate)
+
+    train_parser = commands.add_parser(
+        "train", help="re-run the paper's pipeline on a cohort: a new model file and its validation report",
+        description="Train the ALK and DFS models on a site's cohort with the paper's statistics (Methods 2.4-2.5): "
+                    "screening, LASSO with 10-fold CV, stepwise regression, cross-validated and bootstrapped "
+                    "AUC and C-index, DeLong and likelihood-ratio tests, Kaplan-Meier, Table 1. Writes a model "
+                    "file with the bundled model's schema (calibrated: true) and the report as PDF and JSON.",
+    )
+    train_parser.add_argument("cohort", help="cohort CSV (id, image, mask, alk, dfs_months, event, hla, pdl1, n_stage, "
+                                             "other clinical columns)")
+    train_parser.add_argument("--features", required=True, help="features CSV from alk-radiomics batch (--all for 851)")
+    train_parser.add_argument("--out", required=True, help="model .json file to write")
+    train_parser.add_argument("--report", required=True, metavar="VALIDATION.pdf", help="training report to write")
+    train_parser.add_argument("--json", metavar="REPORT.json", help="every number of the report as JSON "
+                                                                    "(default: the report's name with .json)")
+    train_parser.add_argument("--seed", type=int, default=0, help="seed of every fold split and resample (default 0)")
+    train_parser.add_argument("--bootstraps", type=int, default=500, help="bootstrap resamples (default 500)")
+    train_parser.set_defaults(run=_run_train)
 
     reference_parser = commands.add_parser(
         "build-reference", help="rebuild the bundled model's standardization and cutoff from LIDC nodules",
@@ -339,6 +359,50 @@ def _run_recalibrate(args: argparse.Namespace) -> int:
                       {"before": model, "after": local}, data, report, json_out, "Recalibration")
     print(f"recalibrated model written to {out}")
     return 0
+
+
+def _run_train(args: argparse.Namespace) -> int:
+    from .training import cohort_frame
+    from .training.train import TrainSettings, train
+    from .training.training_report import summary_lines, training_pdf
+
+    out = _output_path(args.out, (".json",))
+    report = _output_path(args.report, (".pdf",))
+    json_out = _output_path(args.json, (".json",)) if args.json else report.with_suffix(".json")
+    if len({out.resolve(), json_out.resolve()}) == 1:
+        raise InputError(f"--out and the report's JSON are the same file {out}; give --json another name.")
+    if args.bootstraps < 100:
+        raise InputError(f"--bootstraps must be at least 100 for a stable 95% interval, got {args.bootstraps}.")
+    names = feature_columns(args.features)
+    data, notes = cohort_frame(args.cohort, args.features, names)
+    for note in notes:
+        print(f"note: {note}", file=sys.stderr)
+    command = f"alk-radiomics train {args.cohort} --features {args.features} --seed {args.seed}"
+    training = train(data, names, cohort=str(args.cohort), command=command,
+                     settings=TrainSettings(seed=args.seed, bootstraps=args.bootstraps))
+    model_text = model_to_json(training.model)
+    training.model = replace(training.model, sha256=hashlib.sha256(model_text.encode("utf-8")).hexdigest())
+    pdf = training_pdf(training)
+    write_text_atomic(out, model_text)
+    write_text_atomic(json_out, json.dumps(training.report, indent=2, default=float) + "\n")
+    write_bytes_atomic(report, pdf)
+    print("\n".join(summary_lines(training)))
+    print(f"model written to {out}; report to {report} and {json_out}")
+    return 0
+
+
+def feature_columns(path: str) -> list[str]:
+    """The feature names of a features CSV: every column but id and error."""
+    try:
+        with open(path, newline="", encoding="utf-8") as handle:
+            header = next(csv.reader(handle), [])
+    except OSError as err:
+        raise InputError(f"Cannot read features file {path}: {err.strerror}.") from None
+    names = [n for n in header if n not in ("id", "error")]
+    if "id" not in header or not names:
+        raise InputError(f"Features file {path} needs an id column and feature columns; write it with "
+                         "alk-radiomics batch.")
+    return names
 
 
 def _run_build_reference(args: argparse.Namespace) -> int:

@@ -1,7 +1,8 @@
-"""Validating and recalibrating a model on a site's own cohort (paper Methods 2.4-2.5)."""
+"""Training, validating and recalibrating the models on a site's own cohort (paper Methods 2.4-2.5)."""
 
 from .data import cohort_frame
 from .evaluation import evaluate, linear_predictors
 from .recalibrate import recalibrate
+from .train import Training, TrainSettings, train
 
-__all__ = ["cohort_frame", "evaluate", "linear_predictors", "recalibrate"]
+__all__ = ["TrainSettings", "Training", "cohort_frame", "evaluate", "linear_predictors", "recalibrate", "train"]
