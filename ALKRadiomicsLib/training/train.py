@@ -184,6 +184,7 @@ def train(data: pd.DataFrame, features: list[str], *, cohort: str, command: str,
     if min(y.sum(), len(y) - y.sum()) < 10:
         raise InputError(f"Training needs at least 10 ALK-positive and 10 ALK-negative patients; the cohort has "
                          f"{int(y.sum())} and {int(len(y) - y.sum())}.")
+    _dfs_patients(data)  # refuse now rather than after minutes of ALK training
     X, scale = standardize(data, features)
     report: dict = {"cohort": cohort, "patients": len(data), "alk_positive": int(y.sum()),
                     "features_offered": len(features), "features_constant": len(features) - X.shape[1],
@@ -365,13 +366,7 @@ class _DfsResult:
 
 
 def _train_dfs(data: pd.DataFrame, X: pd.DataFrame, settings: TrainSettings, clock: _Stopwatch) -> _DfsResult:
-    has = (data["alk"] == 1)
-    for column in ("dfs_months", "event"):
-        has &= data[column].notna() if column in data else False
-    if has.sum() < 20 or data.loc[has, "event"].sum() < 10:
-        raise InputError(f"Training the RAD-risk model needs dfs_months and event for at least 20 ALK-positive "
-                         f"patients with 10 events; the cohort has {int(has.sum())} with "
-                         f"{int(data.loc[has, 'event'].sum()) if has.any() else 0} events.")
+    has = _dfs_patients(data)
     frame = X[has].copy()
     frame["time"] = data.loc[has, "dfs_months"].to_numpy(float)
     frame["event"] = data.loc[has, "event"].to_numpy(int)
@@ -424,6 +419,18 @@ def _train_dfs(data: pd.DataFrame, X: pd.DataFrame, settings: TrainSettings, clo
     curves = {"dfs": {"time": time_, "event": event, "high_risk": high.astype(bool)},
               "lasso_dfs": steps["lasso"]}
     return _DfsResult(report, curves, rad_risk, chosen, fit, cutoff, group_fit, n_stage_fit)
+
+
+def _dfs_patients(data: pd.DataFrame) -> pd.Series:
+    """ALK-positive patients with known DFS; refuses a cohort with too few of them or too few events."""
+    has = data["alk"] == 1
+    for column in ("dfs_months", "event"):
+        has &= data[column].notna() if column in data else False
+    events = int(data.loc[has, "event"].sum()) if has.any() else 0
+    if has.sum() < 20 or events < 10:
+        raise InputError(f"Training the RAD-risk model needs dfs_months and event for at least 20 ALK-positive "
+                         f"patients with 10 events; the cohort has {int(has.sum())} with {events} events.")
+    return has
 
 
 def _survival_folds(frame: pd.DataFrame, settings: TrainSettings):
