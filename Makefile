@@ -5,7 +5,7 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 
-.PHONY: demo test benchmark eval-segmentation clean
+.PHONY: demo test benchmark benchmark-train eval-segmentation clean
 
 $(BIN)/alk-radiomics: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -26,6 +26,9 @@ test: $(VENV)/.test-ready
 
 benchmark: $(VENV)/.test-ready
 	$(BIN)/python Testing/benchmarks/bench_scoring.py
+
+benchmark-train: $(VENV)/.test-ready
+	$(BIN)/python Testing/benchmarks/bench_train.py
 
 eval-segmentation: $(VENV)/.test-ready
 	$(BIN)/python Testing/benchmarks/eval_segmentation.py
