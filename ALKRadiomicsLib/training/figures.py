@@ -68,14 +68,21 @@ def _calibration(ax, y, log_odds, groups: int = 5) -> None:
 
 
 def _kaplan_meier(ax, data: pd.DataFrame, scores: pd.DataFrame, cutoff: float) -> None:
+    positive = (data["alk"] == 1) & data["dfs_months"].notna() & data["event"].notna()
+    kaplan_meier_groups(ax, data.loc[positive, "dfs_months"].to_numpy(float),
+                        data.loc[positive, "event"].to_numpy(float),
+                        (scores.loc[positive, "rad_risk"] > cutoff).to_numpy())
+    ax.set_title("Kaplan-Meier by RAD-risk group", fontsize=9)
+
+
+def kaplan_meier_groups(ax, time: np.ndarray, event: np.ndarray, high: np.ndarray) -> None:
+    """Kaplan-Meier curves of the high- and low-risk groups (``high`` a boolean per patient)."""
     from lifelines import KaplanMeierFitter
 
-    positive = (data["alk"] == 1) & data["dfs_months"].notna() & data["event"].notna()
-    high = scores.loc[positive, "rad_risk"] > cutoff
     for name, members, colour in (("high risk", high, "#b00020"), ("low risk", ~high, "#08306b")):
         if members.any():
-            KaplanMeierFitter().fit(data.loc[positive, "dfs_months"][members], data.loc[positive, "event"][members],
-                                    label=name).plot_survival_function(ax=ax, color=colour, ci_show=False)
+            KaplanMeierFitter().fit(time[members], event[members], label=f"{name} (n {members.sum()})") \
+                .plot_survival_function(ax=ax, color=colour, ci_show=False)
     ax.set_xlabel("months", fontsize=8)
     ax.set_ylabel("disease-free survival", fontsize=8)
-    ax.set_title("Kaplan-Meier by RAD-risk group", fontsize=9)
+    ax.legend(fontsize=6)

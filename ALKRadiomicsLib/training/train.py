@@ -213,10 +213,12 @@ def train(data: pd.DataFrame, features: list[str], *, cohort: str, command: str,
     significant = [n for n in clinical if univariate[n]["p"] < settings.screen_p]
     report["alk_clinical"] = {"univariate": univariate, "selected": significant}
     models = {"radiomic": (X, chosen)}
+    fits = {"radiomic": rad_fit}  # each model fitted once on all patients
     if significant:
         clinical_fit = selection.logistic_fit(clinical_frame[significant], y)
         report["alk_clinical"]["multivariate"] = _coefficient_table(clinical_fit, significant, "or")
         models["clinicopathological"] = (clinical_frame, significant)
+        fits["clinicopathological"] = clinical_fit
     combined_frame = None
     if {"hla", "pdl1"} <= set(clinical):
         combined_frame = pd.DataFrame({"rad_score": rad_score, "hla": clinical_frame["hla"],
@@ -225,12 +227,12 @@ def train(data: pd.DataFrame, features: list[str], *, cohort: str, command: str,
         report["alk_combined"] = {"coefficients": _coefficient_table(combined_fit, ["rad_score", "hla", "pdl1"], "or"),
                                   "intercept": float(combined_fit.params["const"])}
         models["combined"] = (combined_frame, ["rad_score", "hla", "pdl1"])
+        fits["combined"] = combined_fit
     predictions = {name: _cv_log_odds(frame, y, names, settings) for name, (frame, names) in models.items()}
     report["roc_cv"] = {}
     for name, prediction in predictions.items():
         auc, low, high = stats.auc_ci(y, prediction)
-        apparent, _, _ = stats.auc_ci(y, _log_odds(selection.logistic_fit(models[name][0][models[name][1]], y),
-                                                   models[name][0], models[name][1]))
+        apparent, _, _ = stats.auc_ci(y, _log_odds(fits[name], *models[name]))
         report["roc_cv"][name] = {"auc": auc, "ci95": [low, high], "apparent_auc": apparent}
     names = list(predictions)
     report["delong"] = {f"{a} vs {b}": dict(zip(("auc_a", "auc_b", "z", "p"),
@@ -258,7 +260,7 @@ def train(data: pd.DataFrame, features: list[str], *, cohort: str, command: str,
     def derived(method: str, where: str = "all patients") -> Provenance:
         return Provenance.derived(f"{cohort} ({len(data)} patients; {where})", method, command, today)
 
-    model_features = list(dict.fromkeys(chosen + [t.variable for t in dfs.terms(derived)]))
+    model_features = list(dict.fromkeys(chosen + dfs.chosen))
     model = Model(
         name="site-trained-alk-signature", version=f"1.0.0+{today}", calibrated=True,
         description=f"Trained on {cohort} ({len(data)} patients) with the pipeline of Han et al. (Methods "
@@ -275,7 +277,7 @@ def train(data: pd.DataFrame, features: list[str], *, cohort: str, command: str,
         alk_radiomic=_logistic_regression(rad_fit, chosen, {n: (n, "per SD") for n in chosen}, derived,
                                           "forward stepwise multivariate logistic regression",
                                           "Rad-score fitted on the training cohort."),
-        alk_combined=(_logistic_regression(selection.logistic_fit(combined_frame, y), ["rad_score", "hla", "pdl1"],
+        alk_combined=(_logistic_regression(fits["combined"], ["rad_score", "hla", "pdl1"],
                                            {"rad_score": ("Rad-score", ""), "hla": ("HLA-I H-score", "0-300"),
                                             "pdl1": ("PD-L1 H-score", "0-300")}, derived,
                                            "multivariate logistic regression", "Combined model fitted on the "

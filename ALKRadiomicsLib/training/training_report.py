@@ -7,6 +7,7 @@ import io
 import numpy as np
 
 from ..report.figures import pyplot
+from .figures import kaplan_meier_groups
 from .train import Training
 
 PAGE = (8.27, 11.69)  # A4, inches
@@ -151,12 +152,5 @@ def _figures(figure, training: Training) -> None:
 
 
 def _kaplan_meier(ax, dfs: dict, result: dict) -> None:
-    from lifelines import KaplanMeierFitter
-
-    high = dfs["high_risk"]
-    for name, members, colour in (("high risk", high, "#b00020"), ("low risk", ~high, "#08306b")):
-        KaplanMeierFitter().fit(dfs["time"][members], dfs["event"][members], label=f"{name} (n {members.sum()})") \
-            .plot_survival_function(ax=ax, color=colour, ci_show=False)
-    ax.set(xlabel="months", ylabel="disease-free survival",
-           title=f"RAD-risk groups at the median: log-rank P {_p(result['logrank']['p'])}")
-    ax.legend(fontsize=6)
+    kaplan_meier_groups(ax, dfs["time"], dfs["event"], dfs["high_risk"])
+    ax.set_title(f"RAD-risk groups at the median: log-rank P {_p(result['logrank']['p'])}")
