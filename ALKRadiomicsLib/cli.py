@@ -168,6 +168,12 @@ def _parser() -> argparse.ArgumentParser:
                                                                     "(default: the report's name with .json)")
     train_parser.add_argument("--seed", type=int, default=0, help="seed of every fold split and resample (default 0)")
     train_parser.add_argument("--bootstraps", type=int, default=500, help="bootstrap resamples (default 500)")
+    train_parser.add_argument("--alk-lambda", choices=("min", "1se"), default="min",
+                              help="ALK LASSO penalty: lambda.min, as the paper (default), or lambda.1se")
+    train_parser.add_argument("--dfs-lambda", choices=("min", "1se"), default="1se",
+                              help="DFS LASSO Cox penalty: lambda.1se, glmnet's default (default), or lambda.min")
+    train_parser.add_argument("--events-per-variable", type=int, default=15, metavar="N",
+                              help="stepwise models keep at most events/N variables (default 15, Harrell's m/15)")
     train_parser.set_defaults(run=_run_train)
 
     reference_parser = commands.add_parser(
@@ -373,13 +379,18 @@ def _run_train(args: argparse.Namespace) -> int:
         raise InputError(f"--out and the report's JSON are the same file {out}; give --json another name.")
     if args.bootstraps < 100:
         raise InputError(f"--bootstraps must be at least 100 for a stable 95% interval, got {args.bootstraps}.")
+    if args.events_per_variable < 1:
+        raise InputError(f"--events-per-variable must be at least 1, got {args.events_per_variable}.")
     names = feature_columns(args.features)
     data, notes = cohort_frame(args.cohort, args.features, names)
     for note in notes:
         print(f"note: {note}", file=sys.stderr)
-    command = f"alk-radiomics train {args.cohort} --features {args.features} --seed {args.seed}"
-    training = train(data, names, cohort=str(args.cohort), command=command,
-                     settings=TrainSettings(seed=args.seed, bootstraps=args.bootstraps))
+    settings = TrainSettings(seed=args.seed, bootstraps=args.bootstraps, alk_lambda=args.alk_lambda,
+                             dfs_lambda=args.dfs_lambda, events_per_variable=args.events_per_variable)
+    command = (f"alk-radiomics train {args.cohort} --features {args.features} --seed {args.seed} "
+               f"--alk-lambda {args.alk_lambda} --dfs-lambda {args.dfs_lambda} "
+               f"--events-per-variable {args.events_per_variable}")
+    training = train(data, names, cohort=str(args.cohort), command=command, settings=settings)
     model_text = model_to_json(training.model)
     training.model = replace(training.model, sha256=hashlib.sha256(model_text.encode("utf-8")).hexdigest())
     pdf = training_pdf(training)

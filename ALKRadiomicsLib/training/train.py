@@ -45,6 +45,13 @@ class TrainSettings:
     cv_folds: int = 5
     bootstraps: int = 500
     screen_p: float = 0.05
+    #: The paper picks the ALK LASSO's lambda at minimum CV deviance ("minimum criteria"). For the
+    #: Cox LASSO it says only "selected by 10-fold cross-validation", keeping 5 of 400 features;
+    #: glmnet's own default for coef() is lambda.1se, which leaves backward selection a model it
+    #: can fit (about 8 candidates for 40 events instead of 19).
+    alk_lambda: str = "min"
+    dfs_lambda: str = "1se"
+    events_per_variable: int = selection.EVENTS_PER_VARIABLE
 
 
 @dataclass
@@ -82,9 +89,10 @@ def standardize(data: pd.DataFrame, features: list[str]) -> tuple[pd.DataFrame, 
 def select_alk_features(X: pd.DataFrame, y: np.ndarray, settings: TrainSettings) -> dict:
     """Screening, LASSO logistic, forward stepwise: the Rad-score's features and each step's result."""
     screened = selection.screen_logistic(X, y, settings.screen_p)
-    lasso = selection.lasso_logistic_path(X[screened], y, settings.seed, settings.lasso_folds) if screened else None
+    lasso = (selection.lasso_logistic_path(X[screened], y, settings.seed, settings.lasso_folds, settings.alk_lambda)
+             if screened else None)
     candidates = lasso["selected"] if lasso else []
-    limit = selection.max_variables(min(y.sum(), len(y) - y.sum()))
+    limit = selection.max_variables(min(y.sum(), len(y) - y.sum()), settings.events_per_variable)
     chosen = selection.forward_logistic(X, y, candidates, limit=limit)
     return {"screened": screened, "lasso": lasso, "variable_limit": limit, "selected": chosen}
 
@@ -92,9 +100,10 @@ def select_alk_features(X: pd.DataFrame, y: np.ndarray, settings: TrainSettings)
 def select_dfs_features(frame: pd.DataFrame, features: list[str], settings: TrainSettings) -> dict:
     """Screening, LASSO Cox, backward stepwise: the RAD-risk score's features and each step's result."""
     screened = selection.screen_cox(frame, features, settings.screen_p)
-    lasso = selection.lasso_cox_path(frame, screened, settings.seed, settings.lasso_folds) if screened else None
+    lasso = (selection.lasso_cox_path(frame, screened, settings.seed, settings.lasso_folds, settings.dfs_lambda)
+             if screened else None)
     candidates = lasso["selected"] if lasso else []
-    limit = selection.max_variables(frame["event"].sum())
+    limit = selection.max_variables(frame["event"].sum(), settings.events_per_variable)
     chosen = selection.backward_cox(frame, candidates, limit=limit)
     return {"screened": screened, "lasso": lasso, "variable_limit": limit, "selected": chosen}
 
@@ -102,7 +111,9 @@ def select_dfs_features(frame: pd.DataFrame, features: list[str], settings: Trai
 def _step_summary(steps: dict) -> dict:
     lasso = steps["lasso"] or {}
     return {"screened": len(steps["screened"]), "screened_top": steps["screened"][:20],
-            "lasso_lambda_min": lasso.get("lambda_min"), "lasso_minimum_at_path_end": lasso.get("minimum_at_path_end"),
+            "lasso_rule": lasso.get("rule"), "lasso_lambda": lasso.get("lambda"),
+            "lasso_lambda_min": lasso.get("lambda_min"), "lasso_lambda_1se": lasso.get("lambda_1se"),
+            "lasso_minimum_at_path_end": lasso.get("minimum_at_path_end"),
             "lasso_selected": lasso.get("selected", []), "variable_limit": steps["variable_limit"],
             "selected": steps["selected"]}
 

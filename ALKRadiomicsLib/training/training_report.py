@@ -25,8 +25,9 @@ def summary_lines(training: Training) -> list[str]:
              f"{report['features_offered']} features offered.",
              "",
              f"ALK Rad-score: {alk['screened']} features passed screening (P < 0.05), LASSO kept "
-             f"{len(alk['lasso_selected'])}, forward stepwise chose {len(alk['selected'])} "
-             f"(limit {alk['variable_limit']}, 10 events per variable):"]
+             f"{len(alk['lasso_selected'])} (lambda.{alk['lasso_rule']}), forward stepwise chose "
+             f"{len(alk['selected'])} (at most {alk['variable_limit']}, {report['settings']['events_per_variable']} "
+             f"per variable of the smaller class):"]
     lines += [f"  {name}: OR {row['or']:.2f} per SD ({row['or_ci95'][0]:.2f}-{row['or_ci95'][1]:.2f}), "
               f"P {_p(row['p'])}" for name, row in alk["coefficients"].items()]
     lines.append("AUC, five-fold cross-validated (DeLong 95% CI); bootstrap refits (mean, SD, CV):")
@@ -45,8 +46,8 @@ def summary_lines(training: Training) -> list[str]:
     lines += ["",
               f"DFS RAD-risk ({dfs['patients']} ALK-positive, {dfs['events']} events; median follow-up "
               f"{dfs['median_followup_months']:.1f} months by reverse Kaplan-Meier): {dfs['screened']} features "
-              f"passed screening, LASSO Cox kept {len(dfs['lasso_selected'])}, backward stepwise chose "
-              f"{len(dfs['selected'])}:"]
+              f"passed screening, LASSO Cox kept {len(dfs['lasso_selected'])} (lambda.{dfs['lasso_rule']}), backward "
+              f"stepwise chose {len(dfs['selected'])} (at most {dfs['variable_limit']}):"]
     lines += [f"  {name}: HR {row['hr']:.2f} per SD ({row['hr_ci95'][0]:.2f}-{row['hr_ci95'][1]:.2f}), "
               f"P {_p(row['p'])}" for name, row in dfs["coefficients"].items()]
     group, boot = dfs["group_hazard_ratio"], dfs["c_index_bootstrap"]
@@ -141,7 +142,9 @@ def _figures(figure, training: Training) -> None:
         log_lambda = np.log(path["lambdas"])
         ax.errorbar(log_lambda, path["cv_deviance"], yerr=path["cv_deviance_se"], fmt="o", markersize=2,
                     color="#b00020", ecolor="#cccccc")
-        ax.axvline(np.log(path["lambda_min"]), color="grey", linestyle=":")
+        ax.axvline(np.log(path["lambda_min"]), color="grey", linestyle=":", label="lambda.min")
+        ax.axvline(np.log(path["lambda_1se"]), color="grey", linestyle="--", label="lambda.1se")
+        ax.legend(fontsize=6, title=f"used: lambda.{path['rule']}", title_fontsize=6)
         ax.set(xlabel="log(lambda)", ylabel="CV deviance", title=f"{label}: {len(path['selected'])} kept")
     _kaplan_meier(figure.add_axes([0.08, 0.30, 0.38, 0.26]), curves["dfs"], report["dfs_radiomic"])
     for ax in figure.axes:
