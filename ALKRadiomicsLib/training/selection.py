@@ -2,19 +2,20 @@
 cross-validation, then forward (logistic) or backward (Cox) stepwise regression.
 
 Features are standardized (mean 0, SD 1) by the caller. Unpenalized logistic and Cox fits use
-statsmodels (Cox with Efron ties, as R's coxph). The LASSO fits use skglm, whose objectives are
-glmnet's: ``-(1/n) log-likelihood + lambda * |beta|_1`` with an unpenalized intercept for the
-logistic model and Breslow's partial likelihood for Cox; a test compares both with R's glmnet.
-The penalty path and the cross-validation follow cv.glmnet: ``lambda`` from the smallest that
-zeroes every coefficient down to 1 % of it, chosen at the minimum cross-validated deviance
-(binomial deviance of the held-out patients; for Cox, Verweij and van Houwelingen's
-cross-validated partial likelihood).
+statsmodels (Cox with Efron ties, as R's coxph; lifelines where statsmodels' Newton diverges).
+The LASSO fits use skglm, whose objectives are glmnet's: ``-(1/n) log-likelihood + lambda *
+|beta|_1`` with an unpenalized intercept for the logistic model and Breslow's partial likelihood
+for Cox; a test compares both with R's glmnet. The penalty path and the cross-validation follow
+cv.glmnet: ``lambda`` from the smallest that zeroes every coefficient down to 1 % of it, chosen
+at the minimum cross-validated deviance or by the one-SE rule (binomial deviance of the held-out
+patients; for Cox, Verweij and van Houwelingen's cross-validated partial likelihood).
 """
 
 from __future__ import annotations
 
 import warnings
 from collections.abc import Callable
+from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
@@ -46,20 +47,50 @@ def logistic_fit(X: pd.DataFrame, y: np.ndarray):
         return sm.Logit(y, sm.add_constant(X, has_constant="add")).fit(disp=0, maxiter=200)
 
 
-def cox_fit(frame: pd.DataFrame, names: list[str]):
-    """Cox regression (Efron ties) of (``time``, ``event``) on the columns ``names`` of ``frame``."""
+@dataclass(frozen=True)
+class CoxFit:
+    """A fitted Cox model: coefficients in the order of the names fitted, their standard errors,
+    and the maximized log partial likelihood."""
+
+    params: np.ndarray
+    bse: np.ndarray
+    llf: float
+
+    @property
+    def pvalues(self) -> np.ndarray:
+        from scipy.stats import norm
+
+        return 2 * norm.sf(np.abs(self.params / self.bse))
+
+    def conf_int(self, level: float = 0.95) -> np.ndarray:
+        """Wald intervals, one row (low, high) per coefficient."""
+        from scipy.stats import norm
+
+        half = norm.ppf(0.5 + level / 2) * self.bse
+        return np.column_stack([self.params - half, self.params + half])
+
+
+def cox_fit(frame: pd.DataFrame, names: list[str]) -> CoxFit:
+    """Cox regression (Efron ties) of (``time``, ``event``) on the columns ``names`` of ``frame``.
+
+    statsmodels first (fast); its Newton steps have no step-halving and overshoot into NaN on wide
+    models with correlated variables and few events, where lifelines' damped Newton (the same
+    likelihood) is used instead, as R's coxph would converge."""
     import statsmodels.api as sm
 
-    model = sm.PHReg(frame["time"].to_numpy(float), frame[names].to_numpy(float),
-                     status=frame["event"].to_numpy(int), ties="efron")
+    time, event = frame["time"].to_numpy(float), frame["event"].to_numpy(int)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        fit = model.fit(disp=0)
-        if not np.isfinite(fit.llf):
-            # statsmodels' Newton steps have no step-halving and can overshoot into NaN on a model with
-            # many correlated variables and few events; BFGS reaches the same maximum (R's coxph does).
-            fit = model.fit(method="bfgs", maxiter=1000, disp=0)
-    return fit
+        fit = sm.PHReg(time, frame[names].to_numpy(float), status=event, ties="efron").fit(disp=0)
+        if np.isfinite(fit.llf) and np.all(np.isfinite(fit.bse)):
+            return CoxFit(np.asarray(fit.params), np.asarray(fit.bse), float(fit.llf))
+        from lifelines import CoxPHFitter
+
+        columns = [f"x{k}" for k in range(len(names))]  # feature names may clash with "time" or "event"
+        table = pd.DataFrame(frame[names].to_numpy(float), columns=columns).assign(time=time, event=event)
+        fit = CoxPHFitter().fit(table, "time", "event")
+    return CoxFit(fit.params_[columns].to_numpy(), fit.standard_errors_[columns].to_numpy(),
+                  float(fit.log_likelihood_))
 
 
 def _screen(names, p_value: Callable[[str], float], threshold: float) -> list[str]:

@@ -136,7 +136,9 @@ def test_stepwise_models_keep_fifteen_events_per_variable():
 def test_cox_fit_survives_where_newtons_method_overshoots():
     """statsmodels' Newton steps diverge to NaN on this 13-feature model (39 events, seed 10's
     LASSO candidates without f_0300); backward selection then dropped the strongest driver first.
-    The fit must reach the maximum that lifelines' step-halving Newton finds."""
+    The fit must be the maximum of the same Efron partial likelihood: statsmodels' own likelihood
+    at the returned coefficients, its gradient zero there, and lifelines' maximum."""
+    import statsmodels.api as sm
     from lifelines import CoxPHFitter
 
     data = simulate_cohort(10)
@@ -147,6 +149,10 @@ def test_cox_fit_survives_where_newtons_method_overshoots():
                                                           event=data.loc[positive, "event"])
     reference = CoxPHFitter().fit(frame[[*names, "time", "event"]], "time", "event")
     fit = selection.cox_fit(frame, names)
+    efron = sm.PHReg(frame["time"].to_numpy(), frame[names].to_numpy(), status=frame["event"].to_numpy(int),
+                     ties="efron")
+    assert np.isfinite(fit.llf) and fit.llf == pytest.approx(efron.loglike(fit.params), rel=1e-12)
+    np.testing.assert_allclose(efron.score(fit.params), 0, atol=1e-4)
     assert fit.llf == pytest.approx(reference.log_likelihood_, abs=1e-6)
     np.testing.assert_allclose(fit.params, reference.params_[names].to_numpy(), atol=1e-4)
 
