@@ -224,7 +224,9 @@ def _path_result(names, lambdas: np.ndarray, deviance: np.ndarray, weights: np.n
                  rule: str, refit) -> dict:
     """cv.glmnet's summary: ``deviance`` holds each fold's held-out total, ``weights`` each fold's
     patients (logistic) or events (Cox); the mean is per patient or per event, its SE across folds.
-    ``lambda_1se`` as cv.glmnet: the largest lambda whose mean is within one SE of the minimum."""
+    ``lambda_1se`` as cv.glmnet: the largest lambda whose mean is within one SE of the minimum.
+    ``coefficients`` and ``selected`` are those at ``rule``'s lambda; ``coefficients_by_rule``
+    holds the nonzero coefficients under each rule."""
     if rule not in LAMBDA_RULES:
         raise ValueError(f"rule must be one of {LAMBDA_RULES}, not {rule!r}")
     mean = deviance.sum(axis=0) / weights.sum()
@@ -234,14 +236,14 @@ def _path_result(names, lambdas: np.ndarray, deviance: np.ndarray, weights: np.n
     se = np.sqrt(spread / max(int(used.sum()) - 1, 1))
     best = int(np.argmin(mean))
     within = int(np.flatnonzero(mean <= mean[best] + se[best])[0])  # lambdas decrease along the path
-    beta = refit(lambdas[best if rule == "min" else within])
+    at = {"min": float(lambdas[best]), "1se": float(lambdas[within])}
+    by_rule = {r: {name: float(b) for name, b in zip(names, refit(lam), strict=True) if b != 0}
+               for r, lam in at.items()}
     return {"lambdas": lambdas.tolist(), "cv_deviance": mean.tolist(),
             "cv_deviance_se": se.tolist(), "folds": fold_of.tolist(), "rule": rule,
-            "lambda_min": float(lambdas[best]), "lambda_1se": float(lambdas[within]),
-            "lambda": float(lambdas[best if rule == "min" else within]),
-            "minimum_at_path_end": best == len(lambdas) - 1,
-            "coefficients": {name: float(b) for name, b in zip(names, beta, strict=True) if b != 0},
-            "selected": [name for name, b in zip(names, beta, strict=True) if b != 0]}
+            "lambda_min": at["min"], "lambda_1se": at["1se"], "lambda": at[rule],
+            "minimum_at_path_end": best == len(lambdas) - 1, "coefficients_by_rule": by_rule,
+            "coefficients": by_rule[rule], "selected": list(by_rule[rule])}
 
 
 def max_variables(events: int, per_variable: int = EVENTS_PER_VARIABLE) -> int:

@@ -24,10 +24,7 @@ def summary_lines(training: Training) -> list[str]:
     lines = [f"Cohort {report['cohort']}: {report['patients']} patients, {report['alk_positive']} ALK-positive; "
              f"{report['features_offered']} features offered.",
              "",
-             f"ALK Rad-score: {alk['screened']} features passed screening (P < 0.05), LASSO kept "
-             f"{len(alk['lasso_selected'])} (lambda.{alk['lasso_rule']}), forward stepwise chose "
-             f"{len(alk['selected'])} (at most {alk['variable_limit']}, {report['settings']['events_per_variable']} "
-             f"per variable of the smaller class):"]
+             f"ALK Rad-score: {_selection_steps(alk, report, 'LASSO', 'forward')}:"]
     lines += [f"  {name}: OR {row['or']:.2f} per SD ({row['or_ci95'][0]:.2f}-{row['or_ci95'][1]:.2f}), "
               f"P {_p(row['p'])}" for name, row in alk["coefficients"].items()]
     lines.append("AUC, five-fold cross-validated (DeLong 95% CI); bootstrap refits (mean, SD, CV):")
@@ -45,9 +42,8 @@ def summary_lines(training: Training) -> list[str]:
                   f"P {_p(row['p'])}" for name, row in report["alk_combined"]["coefficients"].items()]
     lines += ["",
               f"DFS RAD-risk ({dfs['patients']} ALK-positive, {dfs['events']} events; median follow-up "
-              f"{dfs['median_followup_months']:.1f} months by reverse Kaplan-Meier): {dfs['screened']} features "
-              f"passed screening, LASSO Cox kept {len(dfs['lasso_selected'])} (lambda.{dfs['lasso_rule']}), backward "
-              f"stepwise chose {len(dfs['selected'])} (at most {dfs['variable_limit']}):"]
+              f"{dfs['median_followup_months']:.1f} months by reverse Kaplan-Meier): "
+              f"{_selection_steps(dfs, report, 'LASSO Cox', 'backward')}:"]
     lines += [f"  {name}: HR {row['hr']:.2f} per SD ({row['hr_ci95'][0]:.2f}-{row['hr_ci95'][1]:.2f}), "
               f"P {_p(row['p'])}" for name, row in dfs["coefficients"].items()]
     group, boot = dfs["group_hazard_ratio"], dfs["c_index_bootstrap"]
@@ -68,6 +64,15 @@ def summary_lines(training: Training) -> list[str]:
                   f"sha256 {model.sha256[:16]}...",
               "Seconds per stage: " + ", ".join(f"{k} {v:.1f}" for k, v in report["seconds_per_stage"].items())]
     return lines
+
+
+def _selection_steps(steps: dict, report: dict, lasso: str, direction: str) -> str:
+    """What each selection step kept, as one sentence (the same for the ALK and DFS pipelines)."""
+    settings = report["settings"]
+    return (f"{steps['screened']} features passed screening (P < {settings['screen_p']:g}), {lasso} kept "
+            f"{len(steps['lasso_selected'])} (lambda.{steps['lasso_rule']}), {direction} stepwise chose "
+            f"{len(steps['selected'])} (at most {steps['variable_limit']}: one per "
+            f"{settings['events_per_variable']} events)")
 
 
 def table_lines(training: Training) -> list[str]:

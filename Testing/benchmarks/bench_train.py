@@ -71,15 +71,10 @@ def _variants(seed: int) -> dict:
     paths = {"alk": selection.lasso_logistic_path(X[screened["alk"]], y, seed),
              "dfs": selection.lasso_cox_path(frame, screened["dfs"], seed)}
     result = {"seed": seed, "true_auc": true_auc_on_fresh_data(seed)}
+    smaller_class = min(y.sum(), len(y) - y.sum())
     for rule in ("min", "1se"):
-        lam = {k: p[f"lambda_{rule}"] for k, p in paths.items()}
-        alk = [n for n, b in zip(screened["alk"], selection._lasso_logistic_coef(
-            X[screened["alk"]].to_numpy(), y, lam["alk"])[1], strict=True) if b]
-        dfs = [n for n, b in zip(screened["dfs"], selection._lasso_cox_coef(
-            frame[screened["dfs"]].to_numpy(), frame["time"].to_numpy(), frame["event"].to_numpy(float),
-            lam["dfs"]), strict=True) if b]
+        alk, dfs = (list(paths[k]["coefficients_by_rule"][rule]) for k in ("alk", "dfs"))
         for per in (10, 15, 20):
-            smaller_class = min(y.sum(), len(y) - y.sum())
             chosen = selection.forward_logistic(X, y, alk, limit=selection.max_variables(smaller_class, per))
             fit = selection.logistic_fit(X[chosen], y)
             z = np.column_stack([(fresh[n] - scale[n][0]) / scale[n][1] for n in chosen])
