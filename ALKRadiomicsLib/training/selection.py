@@ -93,6 +93,15 @@ def cox_fit(frame: pd.DataFrame, names: list[str]) -> CoxFit:
                   float(fit.log_likelihood_))
 
 
+def cox_null_llf(frame: pd.DataFrame) -> float:
+    """Log partial likelihood (Efron ties) of the model without covariates: any model's at beta = 0."""
+    import statsmodels.api as sm
+
+    time = frame["time"].to_numpy(float)
+    model = sm.PHReg(time, np.zeros((len(time), 1)), status=frame["event"].to_numpy(int), ties="efron")
+    return float(model.loglike(np.zeros(1)))
+
+
 def _screen(names, p_value: Callable[[str], float], threshold: float) -> list[str]:
     kept = []
     for name in names:
@@ -293,8 +302,8 @@ def backward_cox(frame: pd.DataFrame, candidates: list[str], *, limit: int, remo
     chosen = list(candidates)
     while chosen:
         full = cox_fit(frame, chosen).llf
-        costs = [2 * (full - (cox_fit(frame, [c for c in chosen if c != name]).llf if len(chosen) > 1 else 0.0))
-                 for name in chosen]
+        costs = [2 * (full - (cox_fit(frame, [c for c in chosen if c != name]).llf if len(chosen) > 1
+                              else cox_null_llf(frame))) for name in chosen]
         cheapest = int(np.argmin(costs))
         if chi2.sf(costs[cheapest], 1) <= removal_p and len(chosen) <= limit:
             return chosen

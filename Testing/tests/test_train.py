@@ -132,6 +132,22 @@ def test_stepwise_models_keep_fifteen_events_per_variable():
     assert selection.max_variables(66, per_variable=10) == 6
 
 
+def test_backward_cox_keeps_a_last_variable_that_predicts():
+    """With room for one variable, the last one is tested against the model without covariates
+    (R's coxph LRT, here lifelines'), not dropped: a strong driver must stay."""
+    from lifelines import CoxPHFitter
+
+    data = simulate_cohort(1)
+    positive = data["alk"] == 1
+    names = ["f_0300", "f_0700", "f_0001"]
+    frame = standardize(data, names)[0][positive].assign(time=data.loc[positive, "dfs_months"],
+                                                          event=data.loc[positive, "event"])
+    assert selection.backward_cox(frame, names, limit=1) == ["f_0300"]
+    reference = CoxPHFitter().fit(frame[["f_0300", "time", "event"]], "time", "event")
+    ratio = reference.log_likelihood_ratio_test().test_statistic
+    assert selection.cox_null_llf(frame) == pytest.approx(reference.log_likelihood_ - ratio / 2, abs=1e-6)
+
+
 def test_cox_fit_survives_where_newtons_method_overshoots():
     """statsmodels' Newton steps diverge to NaN on this 13-feature model (39 events, seed 10's
     LASSO candidates without f_0300); backward selection then dropped the strongest driver first.
