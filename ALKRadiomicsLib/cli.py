@@ -25,7 +25,7 @@ from .errors import ALKRadiomicsError, InputError
 from .features import extract
 from .io import check_ct, dicom_source, load_case, read_image
 from .model import load_bundled_model, load_model, model_to_json
-from .model.reference import build_model, published_feature_names, reference_features
+from .model.reference import build_model, published_feature_names, reference_features, reference_volumes
 from .report import render_html, render_pdf, report_content
 from .report.dicom import build_seg, build_sr, require_dicom, write_dicom
 from .scoring import score_case
@@ -150,6 +150,15 @@ def _parser() -> argparse.ArgumentParser:
         sub.add_argument("--json", metavar="R.json", help="write every number as JSON")
         if name == "recalibrate":
             sub.add_argument("--out", required=True, help="recalibrated model .json to write")
+            sub.add_argument("--force", action="store_true",
+                             help="write the model even when the cohort cannot support it (too few patients or "
+                                  "events, AUC or C-index below 0.5, negative calibration slope, high-risk group "
+                                  "doing better); the problems are recorded as flags that every score repeats")
+        else:
+            sub.add_argument("--record", metavar="MODEL.json",
+                             help="write a copy of the model carrying this validation as its record; the research-use "
+                                  "banner goes only if the record passes the gates (see README) and none of these "
+                                  "patients helped fit the model")
         sub.set_defaults(run=_run_validate if name == "validate" else _run_recalibrate)
 
     train_parser = commands.add_parser(
@@ -184,6 +193,8 @@ def _parser() -> argparse.ArgumentParser:
     )
     reference_parser.add_argument("--data", required=True, help="the lidc_nodules folder (metadata.csv, image/, mask/)")
     reference_parser.add_argument("--out", required=True, help="model .json file to write")
+    reference_parser.add_argument("--date", help="date recorded in the provenance (YYYY-MM-DD; default today): give "
+                                                 "the bundled model's to reproduce it byte for byte")
     reference_parser.set_defaults(run=_run_build_reference)
     return parser
 
@@ -344,21 +355,40 @@ def _write_validation(results: dict, models: dict, data, report, json_out, title
 
 def _run_validate(args: argparse.Namespace) -> int:
     from .training import evaluate
+    from .training.validation_record import validated_model
 
+    record_out = _output_path(args.record, (".json",)) if args.record else None
     model, data, report, json_out = _validation_inputs(args)
-    _write_validation({"model": evaluate(model, data)}, {"model": model}, data, report, json_out,
-                      "External validation")
+    result = evaluate(model, data)
+    validated = None
+    if record_out is not None:
+        validated = validated_model(model, data, result, cohort=str(args.cohort),
+                                    command=f"alk-radiomics validate {args.cohort} --features {args.features} --record")
+    _write_validation({"model": result}, {"model": model}, data, report, json_out, "External validation")
+    if validated is not None:
+        write_text_atomic(record_out, model_to_json(validated))
+        failures = validated.validation.failures()
+        print(f"model with its validation record written to {record_out}; "
+              + ("it passes every gate: reports scored with it drop the research-use banner" if not failures
+                 else f"research use only stays: {'; '.join(failures)}"))
     return 0
 
 
 def _run_recalibrate(args: argparse.Namespace) -> int:
     from .model.schema import load_model as reload
-    from .training import evaluate, recalibrate
+    from .training import evaluate, recalibrate, recalibration_problems
 
     out = _output_path(args.out, (".json",))
     model, data, report, json_out = _validation_inputs(args)
     local = recalibrate(model, data, cohort=str(args.cohort),
                         command=f"alk-radiomics recalibrate {args.cohort} --features {args.features}")
+    problems = recalibration_problems(local, data)
+    if problems and not args.force:
+        raise InputError(f"This cohort cannot support a recalibration: {'; '.join(problems)}. Nothing was written; "
+                         "give --force to write the model anyway with these problems recorded as flags.")
+    for problem in problems:
+        print(f"warning: recalibrated model flagged: {problem}", file=sys.stderr)
+    local = replace(local, flags=tuple(problems))
     write_text_atomic(out, model_to_json(local))
     local = reload(out)
     _write_validation({"before": evaluate(model, data), "after": evaluate(local, data)},
@@ -429,7 +459,8 @@ def _run_build_reference(args: argparse.Namespace) -> int:
     model = build_model(
         features,
         data_description=f"{args.data}: {len(features)} LIDC-IDRI nodules, see reference_population",
-        command=f"alk-radiomics build-reference --data {args.data}",
+        command=f"alk-radiomics build-reference --data {args.data}", date=args.date,
+        volumes=reference_volumes(data, sorted(features)),
     )
     write_text_atomic(out, model_to_json(model))
     print(f"model with {len(features)} reference nodules written to {out}")

@@ -135,7 +135,7 @@ def resample_rois(image: sitk.Image, masks: Sequence[tuple[sitk.Image, int]],
             masks_on_union = [hits[i][region] for i in members]
         for i, roi_mask in zip(members, masks_on_union, strict=True):
             region = grids[i].slices_within(union.lower)
-            results[i] = _finish(image_array[region], roi_mask[region],
+            results[i] = finish_roi(image_array[region], roi_mask[region],
                                  tuple(float(v) for v in grids[i].spacing), settings)
     return results
 
@@ -197,7 +197,7 @@ def _crop_for_interpolation(image: sitk.Image, resampler: sitk.ResampleImageFilt
     return image[int(start[0]):int(stop[0]), int(start[1]):int(stop[1]), int(start[2]):int(stop[2])]
 
 
-def _finish(image: np.ndarray, mask: np.ndarray, spacing: tuple[float, float, float],
+def finish_roi(image: np.ndarray, mask: np.ndarray, spacing: tuple[float, float, float],
             settings: ExtractionSettings) -> ResampledROI:
     if not mask.any():
         raise InputError(

@@ -14,10 +14,11 @@ from dataclasses import dataclass
 
 import numpy as np
 import SimpleITK as sitk
+from scipy import ndimage
 
 from ..errors import InputError
 from . import texture
-from .preprocess import ResampledROI, resample_rois
+from .preprocess import ResampledROI, finish_roi, resample_rois
 from .settings import ExtractionSettings
 from .wavelet import SUB_BANDS, wavelet_sub_bands
 
@@ -88,17 +89,48 @@ def compute_features_of_outlines(image: sitk.Image, masks: Sequence[tuple[sitk.I
 
 def compute_on_roi(roi: ResampledROI, names: list[FeatureName], settings: ExtractionSettings) -> dict[str, float]:
     """Compute the features on an already resampled ROI."""
-    bands = {n.image_type.split("-")[1] for n in names if n.image_type.startswith("wavelet-")}
-    filtered = {"original": roi.image}
-    filtered.update({f"wavelet-{b}": a for b, a in wavelet_sub_bands(roi.image, bands, settings.wavelet).items()})
+    return _compute_on_rois(roi.image, [roi], names, settings)[0]
 
-    mask = roi.mask[roi.bbox]
-    values: dict[str, float] = {}
-    for image_type in dict.fromkeys(n.image_type for n in names):
-        wanted = {(n.feature_class, n.feature) for n in names if n.image_type == image_type}
-        computed = _features_of_image(filtered[image_type][roi.bbox], mask, wanted, settings)
-        values.update({f"{image_type}_{c}_{f}": v for (c, f), v in computed.items()})
-    return {str(n): values[str(n)] for n in names}
+
+def compute_features_of_shifted_outlines(image: sitk.Image, mask: sitk.Image, names: Iterable[str], *,
+                                         label: int = 1, settings: ExtractionSettings | None = None
+                                         ) -> tuple[dict[str, dict[str, float]], dict[str, str]]:
+    """Features of the outline as drawn and moved in and out by one voxel of the resampled grid (1 mm).
+
+    The outline is eroded and dilated (6-connected) on the grid the features are computed on, so the
+    move is the same number of millimetres on every CT. Returns the features by outline ("as drawn",
+    "eroded", "dilated") and, for an outline that could not be used (too thin to erode), why.
+    """
+    settings = ExtractionSettings.from_parameters() if settings is None else settings
+    parsed = [FeatureName.parse(n) for n in names]
+    [roi] = resample_rois(image, [(mask, label)], settings)
+    rois, skipped = {"as drawn": roi}, {}
+    cross = ndimage.generate_binary_structure(3, 1)
+    for name, operation in (("eroded", ndimage.binary_erosion), ("dilated", ndimage.binary_dilation)):
+        try:
+            rois[name] = finish_roi(roi.image, operation(roi.mask, structure=cross), roi.spacing_mm, settings)
+        except InputError as err:
+            skipped[name] = str(err)
+    values = _compute_on_rois(roi.image, list(rois.values()), parsed, settings)
+    return dict(zip(rois, values, strict=True)), skipped
+
+
+def _compute_on_rois(image: np.ndarray, rois: Sequence[ResampledROI], names: list[FeatureName],
+                     settings: ExtractionSettings) -> list[dict[str, float]]:
+    """The features of several ROIs on one resampled image, filtering the image once."""
+    bands = {n.image_type.split("-")[1] for n in names if n.image_type.startswith("wavelet-")}
+    filtered = {"original": image}
+    filtered.update({f"wavelet-{b}": a for b, a in wavelet_sub_bands(image, bands, settings.wavelet).items()})
+    results = []
+    for roi in rois:
+        mask = roi.mask[roi.bbox]
+        values: dict[str, float] = {}
+        for image_type in dict.fromkeys(n.image_type for n in names):
+            wanted = {(n.feature_class, n.feature) for n in names if n.image_type == image_type}
+            computed = _features_of_image(filtered[image_type][roi.bbox], mask, wanted, settings)
+            values.update({f"{image_type}_{c}_{f}": v for (c, f), v in computed.items()})
+        results.append({str(n): values[str(n)] for n in names})
+    return results
 
 
 def _features_of_image(image: np.ndarray, mask: np.ndarray, wanted: set[tuple[str, str]],

@@ -12,7 +12,6 @@ from __future__ import annotations
 import csv
 import datetime
 import logging
-import math
 from collections.abc import Callable
 from pathlib import Path
 
@@ -23,7 +22,7 @@ from ..errors import ALKRadiomicsError, InputError
 from ..features import ExtractionSettings, compute_features
 from ..io import load_case
 from ..resources import load_parameters
-from . import published
+from . import derivations, published
 from .schema import Model, Parameter, Provenance, ReferencePopulation, Standardization
 
 logger = logging.getLogger(__name__)
@@ -50,13 +49,17 @@ DIFFERS_FROM_PAPER = (
 NOTES = (
     "Betas of Tables 2 and 3 are taken as per standard deviation of each feature (standardized features), as is "
     "usual for LASSO-selected radiomic signatures; the paper does not state the scaling.",
-    "The ORs 0.99 of HLA-I and PD-L1 are rounded as printed: the true per-point beta may lie anywhere from about "
-    "-0.005 to -0.015.",
-    "The paper's probability is a probability at the study's 1:1 ALK-positive:ALK-negative design (50 % prior); "
-    "give the local ALK prevalence to obtain a prior-corrected probability.",
+    "The ORs 0.99 of HLA-I and PD-L1 are rounded as printed: every per-point beta consistent with OR 0.99, "
+    "95 % CI 0.98-0.99 and P < 0.001 lies from -0.0151 to -0.0101 (ln 0.99 = -0.01005 just outside); the model "
+    "uses the centre, -0.0126, and the uncertainty covers the whole range.",
+    "The paper's probability is a probability at the study's 1:1 ALK-positive:ALK-negative design: both ALK "
+    "models record intercept_prior 0.5, and a probability at another ALK prevalence converts from it.",
     "Coefficient intervals treat the published 95 % CIs as independent normal errors on the log scale; the "
     "covariances were not published.",
 )
+GROUP_HR_SEED = 20240611  # fixed: the simulated group hazard ratio is a pure function of the reference data
+GROUP_HR_DRAWS = 20000
+PAPER_DFS_EVENTS, PAPER_DFS_PATIENTS, PAPER_LOGRANK_P = 26, 63, 0.03
 
 
 def published_feature_names() -> tuple[str, ...]:
@@ -98,8 +101,33 @@ def reference_features(data_dir: Path, names: tuple[str, ...], *,
     return values
 
 
+def reference_volumes(data_dir: Path, cases: list[str]) -> dict[str, float]:
+    """Each reference outline's volume in mm3 (voxels x voxel volume, as the outline review counts it)."""
+    volumes = {}
+    for name in cases:
+        mask = sitk.ReadImage(str(data_dir / "mask" / f"{name}.nii.gz"))
+        volumes[name] = float(np.count_nonzero(sitk.GetArrayViewFromImage(mask)) * np.prod(mask.GetSpacing()))
+    return volumes
+
+
+def simulated_group_hazard_ratio(risk_scores: np.ndarray, cutoff: float) -> float:
+    """The hazard ratio between the high and low RAD-risk groups that the Cox model implies on the
+    reference population: RAD-risk scores drawn from the reference nodules, exponential event times
+    with hazard proportional to exp(score), censored at the time that leaves the paper's event fraction
+    (26 of 63), and a Cox regression of the times on the group. Fixed seed."""
+    import statsmodels.api as sm
+
+    rng = np.random.default_rng(GROUP_HR_SEED)
+    scores = rng.choice(risk_scores, GROUP_HR_DRAWS)
+    times = rng.exponential(np.exp(-(scores - scores.mean())))
+    horizon = np.quantile(times, PAPER_DFS_EVENTS / PAPER_DFS_PATIENTS)
+    fit = sm.PHReg(np.minimum(times, horizon), (scores > cutoff).astype(float)[:, None],
+                   status=(times <= horizon).astype(float)).fit()
+    return float(np.exp(fit.params[0]))
+
+
 def build_model(features: dict[str, dict[str, float]], *, data_description: str, command: str,
-                date: str | None = None) -> Model:
+                date: str | None = None, volumes: dict[str, float] | None = None) -> Model:
     """The bundled model from reference-population features (see module docstring)."""
     date = date or datetime.date.today().isoformat()
     cases = tuple(sorted(features))
@@ -124,14 +152,17 @@ def build_model(features: dict[str, dict[str, float]], *, data_description: str,
                                                  / standardization[n].sd.value for n in table_3.variables})
                        for c in cases])
     cutoff = float(np.median(scores))
-    high, low = scores[scores > cutoff], scores[scores <= cutoff]
-    group_log_hr = float(np.mean(high) - np.mean(low))
+    implied = derivations.logrank_implied_hazard_ratio(PAPER_LOGRANK_P, PAPER_DFS_EVENTS)
     dfs = published.dfs_radiomic(
         Parameter(cutoff, derived(f"median RAD-risk score over the {len(cases)} reference nodules (paper: median "
                                   "of its own cohort, not published)")),
-        Parameter(math.exp(group_log_hr), derived(
-            "exp(mean RAD-risk score of the high group - mean of the low group) over the reference nodules: the "
-            "hazard ratio between groups that the Cox model implies there, not an observed one")),
+        Parameter(simulated_group_hazard_ratio(scores, cutoff), derived(
+            f"simulated, not observed: the marginal hazard ratio of the high vs the low group when the Table 3 Cox "
+            f"model holds on the reference nodules ({GROUP_HR_DRAWS} RAD-risk scores drawn from them, exponential "
+            f"event times with hazard proportional to exp(score), censored to the paper's {PAPER_DFS_EVENTS} events "
+            f"in {PAPER_DFS_PATIENTS} patients, Cox regression on the group; seed {GROUP_HR_SEED}). For comparison, "
+            f"the paper's log-rank P = {PAPER_LOGRANK_P} with {PAPER_DFS_EVENTS} events implies about {implied:.1f} "
+            "(Schoenfeld)")),
     )
     return Model(
         name=MODEL_NAME, version=MODEL_VERSION, calibrated=False,
@@ -144,7 +175,8 @@ def build_model(features: dict[str, dict[str, float]], *, data_description: str,
         standardization=standardization,
         reference=ReferencePopulation(
             description=f"{POPULATION} N = {len(cases)}.", differs_from_paper=DIFFERS_FROM_PAPER, cases=cases,
-            feature_values={n: tuple(sorted(float(features[c][n]) for c in cases)) for n in names},
+            feature_values={n: tuple(float(features[c][n]) for c in cases) for n in names},
+            volume_mm3=tuple(volumes[c] for c in cases) if volumes is not None else None,
         ),
         alk_radiomic=published.alk_radiomic(published.rad_score_intercept()),
         alk_combined=published.alk_combined(),

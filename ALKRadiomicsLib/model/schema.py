@@ -21,11 +21,21 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
 from ..errors import ModelFormatError
+from .validation import ValidationRecord
 
 SCHEMA = "alk-radiomics-model"
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 CHECKSUM_KEY = "content_sha256"
+# What version 2 added, for the message that refuses an older file.
+UPGRADE_HINT = (
+    "version 2 records the ALK prevalence each intercept holds at (intercept_prior) and the reference population "
+    "case by case (for the model's domain and its uncertainty), which an older file cannot supply: rebuild the "
+    "bundled model with alk-radiomics build-reference, or rerun alk-radiomics recalibrate / train on the cohort "
+    "the file came from"
+)
 
 _PROVENANCE_FIELDS = {
     "published": ("source", "printed"),
@@ -80,11 +90,15 @@ class Parameter:
     value: float
     provenance: Provenance
     ci95: tuple[float, float] | None = None
+    # Every value consistent with a rounded printed number (e.g. OR 0.99): drawn uniformly by the uncertainty.
+    feasible_range: tuple[float, float] | None = None
 
     def to_dict(self) -> dict[str, Any]:
         data: dict[str, Any] = {"value": self.value}
         if self.ci95 is not None:
             data["ci95"] = list(self.ci95)
+        if self.feasible_range is not None:
+            data["feasible_range"] = list(self.feasible_range)
         data["provenance"] = self.provenance.to_dict()
         return data
 
@@ -99,7 +113,15 @@ class Parameter:
             ci95 = (_number(ci95[0], f"{where}.ci95[0]"), _number(ci95[1], f"{where}.ci95[1]"))
             if not ci95[0] <= value <= ci95[1]:
                 raise ModelFormatError(f"{where}: value {value} lies outside its ci95 {list(ci95)}")
-        return cls(value, Provenance.from_dict(data.get("provenance"), f"{where}.provenance"), ci95)
+        feasible = data.get("feasible_range")
+        if feasible is not None:
+            if not isinstance(feasible, list) or len(feasible) != 2:
+                raise ModelFormatError(f"{where}.feasible_range must be [low, high]")
+            feasible = (_number(feasible[0], f"{where}.feasible_range[0]"),
+                        _number(feasible[1], f"{where}.feasible_range[1]"))
+            if not feasible[0] <= value <= feasible[1]:
+                raise ModelFormatError(f"{where}: value {value} lies outside its feasible_range {list(feasible)}")
+        return cls(value, Provenance.from_dict(data.get("provenance"), f"{where}.provenance"), ci95, feasible)
 
 
 @dataclass(frozen=True)
@@ -131,8 +153,16 @@ class Regression:
     kind: str  # "logistic" | "cox"
     terms: tuple[Term, ...]
     intercept: Parameter | None = None  # logistic only; Cox has no intercept
+    # Logistic: the ALK prevalence at which the intercept holds (0.5 for the paper's 1:1 design; a cohort's own
+    # prevalence after recalibrate or train). Probabilities at another prevalence convert from it.
+    intercept_prior: float | None = None
+    # Logistic: covariate values at which the intercept keeps the log-odds fixed when a beta is varied (by the
+    # uncertainty): intercept moves by -(change in beta) x centre. Absent means 0 (centred covariates). With
+    # centres, the intercept's ci95 is the 95 % interval of the log-odds at the centres (which is what varies
+    # independently of the betas), shifted to the intercept.
+    intercept_centres: dict[str, float] = field(default_factory=dict)
     cutoff: Parameter | None = None  # Cox: the linear predictor that splits high from low risk
-    group_hazard_ratio: Parameter | None = None  # Cox: high vs low group, as the model implies
+    group_hazard_ratio: Parameter | None = None  # Cox: hazard ratio of the high vs the low group
     description: str = ""
 
     def __post_init__(self) -> None:
@@ -140,8 +170,15 @@ class Regression:
             raise ModelFormatError(f"regression kind must be 'logistic' or 'cox', got {self.kind!r}")
         if not self.terms:
             raise ModelFormatError("a regression needs at least one term")
-        if self.kind == "logistic" and self.intercept is None:
-            raise ModelFormatError("a logistic regression needs an intercept")
+        if self.kind == "logistic":
+            if self.intercept is None:
+                raise ModelFormatError("a logistic regression needs an intercept")
+            if self.intercept_prior is None or not 0.0 < self.intercept_prior < 1.0:
+                raise ModelFormatError("a logistic regression needs intercept_prior, the ALK prevalence (strictly "
+                                       "between 0 and 1) at which its intercept holds")
+        unknown = set(self.intercept_centres) - set(self.variables)
+        if unknown:
+            raise ModelFormatError(f"intercept_centres names variables the model does not have: {sorted(unknown)}")
 
     @property
     def variables(self) -> tuple[str, ...]:
@@ -154,7 +191,13 @@ class Regression:
 
     def to_dict(self) -> dict[str, Any]:
         data: dict[str, Any] = {"kind": self.kind, "description": self.description}
-        for name in ("intercept", "cutoff", "group_hazard_ratio"):
+        if self.intercept is not None:
+            data["intercept"] = self.intercept.to_dict()
+        if self.intercept_prior is not None:
+            data["intercept_prior"] = self.intercept_prior
+        if self.intercept_centres:
+            data["intercept_centres"] = dict(self.intercept_centres)
+        for name in ("cutoff", "group_hazard_ratio"):
             if getattr(self, name) is not None:
                 data[name] = getattr(self, name).to_dict()
         data["terms"] = [t.to_dict() for t in self.terms]
@@ -166,8 +209,14 @@ class Regression:
         terms = data.get("terms")
         if not isinstance(terms, list):
             raise ModelFormatError(f"{where}.terms must be a list")
-        optional = {name: Parameter.from_dict(data[name], f"{where}.{name}")
-                    for name in ("intercept", "cutoff", "group_hazard_ratio") if name in data}
+        optional: dict[str, Any] = {name: Parameter.from_dict(data[name], f"{where}.{name}")
+                                    for name in ("intercept", "cutoff", "group_hazard_ratio") if name in data}
+        if "intercept_prior" in data:
+            optional["intercept_prior"] = _number(data["intercept_prior"], f"{where}.intercept_prior")
+        if "intercept_centres" in data:
+            optional["intercept_centres"] = {
+                str(k): _number(v, f"{where}.intercept_centres.{k}")
+                for k, v in _mapping(data["intercept_centres"], f"{where}.intercept_centres").items()}
         try:
             return cls(kind=data.get("kind"), terms=tuple(Term.from_dict(t, f"{where}.terms[{i}]")
                                                           for i, t in enumerate(terms)),
@@ -202,17 +251,39 @@ class Standardization:
 
 @dataclass(frozen=True)
 class ReferencePopulation:
-    """The nodules the standardization and cutoff come from, and each feature's values there."""
+    """The nodules the standardization and cutoff come from: each case's feature values (and volume).
+
+    Kept case by case, not as sorted columns: the model's domain, the bootstrap of the
+    standardization and the cutoff's uncertainty need each nodule's features together.
+    """
 
     description: str
     differs_from_paper: str
     cases: tuple[str, ...]
-    feature_values: dict[str, tuple[float, ...]]  # sorted ascending, for percentiles
+    feature_values: dict[str, tuple[float, ...]]  # one value per case, in the order of ``cases``
+    volume_mm3: tuple[float, ...] | None = None  # the outline's volume per case, where known
+
+    def __post_init__(self) -> None:
+        if not self.cases:
+            raise ModelFormatError("the reference population needs at least one case")
+        for name, column in self.feature_values.items():
+            if len(column) != len(self.cases):
+                raise ModelFormatError(f"reference feature {name} must hold one value per case")
+        if self.volume_mm3 is not None and (len(self.volume_mm3) != len(self.cases)
+                                            or not all(v > 0 for v in self.volume_mm3)):
+            raise ModelFormatError("reference volume_mm3 must hold one positive volume per case")
+
+    def matrix(self, names: tuple[str, ...]) -> np.ndarray:
+        """(cases x features) array of the named features."""
+        return np.array([self.feature_values[n] for n in names], dtype=float).T
 
     def to_dict(self) -> dict[str, Any]:
-        return {"description": self.description, "differs_from_paper": self.differs_from_paper,
+        data = {"description": self.description, "differs_from_paper": self.differs_from_paper,
                 "n": len(self.cases), "cases": list(self.cases),
                 "feature_values": {k: list(v) for k, v in self.feature_values.items()}}
+        if self.volume_mm3 is not None:
+            data["volume_mm3"] = list(self.volume_mm3)
+        return data
 
     @classmethod
     def from_dict(cls, data: Any, where: str) -> "ReferencePopulation":
@@ -223,14 +294,19 @@ class ReferencePopulation:
             raise ModelFormatError(f"{where}.cases must be a non-empty list")
         parsed = {}
         for name, column in values.items():
-            if not isinstance(column, list) or len(column) != len(cases):
-                raise ModelFormatError(f"{where}.feature_values.{name} must hold one value per case")
-            numbers = tuple(_number(v, f"{where}.feature_values.{name}") for v in column)
-            if list(numbers) != sorted(numbers):
-                raise ModelFormatError(f"{where}.feature_values.{name} must be sorted ascending")
-            parsed[name] = numbers
-        return cls(str(data.get("description", "")), str(data.get("differs_from_paper", "")),
-                   tuple(map(str, cases)), parsed)
+            if not isinstance(column, list):
+                raise ModelFormatError(f"{where}.feature_values.{name} must be a list")
+            parsed[name] = tuple(_number(v, f"{where}.feature_values.{name}") for v in column)
+        volumes = data.get("volume_mm3")
+        if volumes is not None:
+            if not isinstance(volumes, list):
+                raise ModelFormatError(f"{where}.volume_mm3 must be a list")
+            volumes = tuple(_number(v, f"{where}.volume_mm3") for v in volumes)
+        try:
+            return cls(str(data.get("description", "")), str(data.get("differs_from_paper", "")),
+                       tuple(map(str, cases)), parsed, volumes)
+        except ModelFormatError as err:
+            raise ModelFormatError(f"{where}: {err}") from None
 
 
 @dataclass(frozen=True)
@@ -251,6 +327,11 @@ class Model:
     dfs_clinical: Regression
     dfs_combined_note: str
     notes: tuple[str, ...] = ()
+    # A validation on patients not used to fit the model (alk-radiomics validate --record); what the file
+    # claims about itself, never more (a checksum detects corruption, not tampering).
+    validation: ValidationRecord | None = None
+    # Problems its maker found and wrote down instead of refusing (recalibrate --force): shown with every score.
+    flags: tuple[str, ...] = ()
     # Set on loading: the identity of the file the model was read from.
     sha256: str = field(default="", compare=False)
     path: str = field(default="", compare=False)
@@ -270,8 +351,16 @@ class Model:
             raise ModelFormatError(
                 f"alk_combined may use rad_score, hla_i_hscore and pdl1_hscore, not {sorted(unknown)}"
             )
+        unlisted = [v for v in self.feature_names if v not in self.reference.feature_values]
+        if unlisted:
+            raise ModelFormatError(f"the reference population has no values of {unlisted}")
         if set(self.dfs_clinical.variables) != {"n_stage"}:
             raise ModelFormatError("dfs_clinical must have exactly one term, n_stage (0 = N0, 1 = N1-2)")
+
+    @property
+    def research_use_only(self) -> bool:
+        """True unless the file carries a validation record that passes every gate (calibrated is not validated)."""
+        return self.validation is None or not self.validation.passes
 
     @property
     def feature_names(self) -> tuple[str, ...]:
@@ -301,6 +390,8 @@ class Model:
             "dfs_radiomic": self.dfs_radiomic.to_dict(),
             "dfs_clinical": self.dfs_clinical.to_dict(),
             "dfs_combined": {"published": False, "note": self.dfs_combined_note},
+            **({"validation": self.validation.to_dict()} if self.validation is not None else {}),
+            **({"flags": list(self.flags)} if self.flags else {}),
         }
 
     @classmethod
@@ -313,7 +404,9 @@ class Model:
         if data.get("schema_version") != SCHEMA_VERSION:
             raise ModelFormatError(
                 f"model schema version {data.get('schema_version')!r} is not supported (this version reads "
-                f"{SCHEMA_VERSION}); update ALKRadiomics or rebuild the model"
+                f"{SCHEMA_VERSION}): " + (UPGRADE_HINT if isinstance(data.get("schema_version"), int)
+                                          and data["schema_version"] < SCHEMA_VERSION
+                                          else "update ALKRadiomics to read it")
             )
         for key in ("name", "version", "description", "citation"):
             if not isinstance(data.get(key), str) or not data[key]:
@@ -335,6 +428,8 @@ class Model:
             dfs_clinical=Regression.from_dict(data.get("dfs_clinical"), "dfs_clinical"),
             dfs_combined_note=str(dfs_combined.get("note", "")),
             notes=tuple(map(str, data.get("notes", []))),
+            validation=ValidationRecord.from_dict(data["validation"]) if "validation" in data else None,
+            flags=tuple(map(str, data.get("flags", []))),
         )
 
 

@@ -65,20 +65,29 @@ def draw_view(ax, name: str, pixels: np.ndarray, outline: np.ndarray, spacing_xy
         ys = (np.arange(height) + 0.5) * spacing_xy[1]
         xs = (np.arange(width) + 0.5) * spacing_xy[0]
         ax.contour(xs, ys, outline.astype(float), levels=[0.5], colors=OUTLINE_COLOUR, linewidths=1.2)
+    from matplotlib import patheffects
+
+    # White with a black edge: readable on lung, soft tissue and bone alike.
+    edge = [patheffects.withStroke(linewidth=4.5, foreground="black")]
     x0, y0 = 0.06 * extent[1], 0.92 * extent[2]
-    ax.plot([x0, x0 + SCALE_BAR_MM], [y0, y0], color="white", linewidth=2.5)
+    ax.plot([x0, x0 + SCALE_BAR_MM], [y0, y0], color="white", linewidth=2.5, path_effects=edge,
+            solid_capstyle="butt")
     ax.text(x0 + SCALE_BAR_MM / 2, y0 - 0.03 * extent[2], f"{SCALE_BAR_MM:g} mm", color="white", ha="center",
-            va="bottom", fontsize=7)
+            va="bottom", fontsize=7, weight="bold", path_effects=[patheffects.withStroke(linewidth=2.5,
+                                                                                         foreground="black")])
     ax.set_title(name, fontsize=9)
     ax.set_xticks([])
     ax.set_yticks([])
 
 
-def draw_probability_scale(ax, probability: float, interval: tuple[float, float], label: str) -> None:
-    """A 0-100 % bar with the interval shaded and the point marked."""
+def draw_probability_scale(ax, probability: float, interval: tuple[float, float], label: str,
+                           extrapolated: bool = False) -> None:
+    """A 0-100 % bar with the interval shaded and the point marked; hatched grey when it is an extrapolation."""
     ax.barh([0], [100], color="#e8e8e8", height=0.5)
-    ax.barh([0], [100 * (interval[1] - interval[0])], left=[100 * interval[0]], color="#9cc3e6", height=0.5)
-    ax.plot([100 * probability], [0], marker="v", color="#08306b", markersize=9)
+    ax.barh([0], [100 * (interval[1] - interval[0])], left=[100 * interval[0]], height=0.5,
+            color="#d9d9d9" if extrapolated else "#9cc3e6", hatch="////" if extrapolated else None,
+            edgecolor="#7f7f7f" if extrapolated else None)
+    ax.plot([100 * probability], [0], marker="v", color="#7f7f7f" if extrapolated else "#08306b", markersize=9)
     ax.set_xlim(0, 100)
     ax.set_ylim(-0.6, 0.6)
     ax.set_yticks([])
@@ -99,10 +108,11 @@ def views_png(image: sitk.Image, mask: sitk.Image, label: int) -> bytes:
     return _png(figure)
 
 
-def probability_png(probability: float, interval: tuple[float, float], label: str) -> bytes:
+def probability_png(probability: float, interval: tuple[float, float], label: str,
+                    extrapolated: bool = False) -> bytes:
     plt = pyplot()
     figure, ax = plt.subplots(figsize=(6, 0.9), dpi=110)
-    draw_probability_scale(ax, probability, interval, label)
+    draw_probability_scale(ax, probability, interval, label, extrapolated)
     figure.tight_layout()
     return _png(figure)
 

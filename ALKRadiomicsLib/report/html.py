@@ -19,6 +19,7 @@ body { font-family: Helvetica, Arial, sans-serif; max-width: 60em; margin: 1.5em
 h1 { font-size: 1.4em; } h2 { font-size: 1.1em; color: #08306b; margin-top: 1.4em; }
 table { border-collapse: collapse; } td, th { padding: 0.15em 0.8em 0.15em 0; vertical-align: top; text-align: left; }
 th { font-weight: bold; } img { max-width: 100%; }
+.headline { color: #b00020; font-weight: bold; border: 2px solid #b00020; padding: 0.5em; }
 """
 
 
@@ -36,6 +37,7 @@ def render_html(content: ReportContent, image: sitk.Image, mask: sitk.Image, lab
     scales = _image(probability_png(*content.alk_scale), content.alk_scale[2])
     if content.combined_scale:
         scales += _image(probability_png(*content.combined_scale), content.combined_scale[2])
+    headline = f'<p class="headline">{html.escape(content.headline)}</p>' if content.headline else ""
     header = "".join(f"<th>{html.escape(h)}</th>" for h in content.feature_header)
     features = "".join("<tr>" + "".join(f"<td>{html.escape(c)}</td>" for c in row) + "</tr>"
                        for row in content.feature_rows)
@@ -45,15 +47,17 @@ def render_html(content: ReportContent, image: sitk.Image, mask: sitk.Image, lab
 <style>{_STYLE}</style></head><body>
 {banner}
 <h1>{html.escape(content.title)}</h1>
+{headline}
+{_rows(content.verdict)}
 {_rows(content.identification)}
-<h2>The nodule (lung window, outline in yellow)</h2>
-{_image(views_png(image, mask, label), "axial, coronal and sagittal views with the outline")}
-{_rows(content.outline)}
 <h2>ALK rearrangement</h2>
 {scales}
 {_rows(content.alk)}
 <h2>Disease-free survival if ALK-positive (RAD-risk)</h2>
 {_rows(content.dfs)}
+<h2>The nodule (lung window, outline in yellow)</h2>
+{_image(views_png(image, mask, label), "axial, coronal and sagittal views with the outline")}
+{_rows(content.outline)}
 <h2>Signature features (pyradiomics, paper section 2.3)</h2>
 <table><tr>{header}</tr>{features}</table>
 <h2>Warnings ({len(content.warnings)})</h2>

@@ -15,6 +15,7 @@ from .figures import draw_probability_scale, draw_view, nodule_views, pyplot
 PAGE = (8.27, 11.69)  # A4, inches
 MARGIN = 0.07  # figure fraction
 WRAP = 118  # characters per line at 8 pt across the page
+FOOTER = 0.045  # figure fraction kept free at the foot of each page
 
 
 class _Page:
@@ -24,12 +25,17 @@ class _Page:
         self.figure = plt.figure(figsize=PAGE)
         self.y = 1 - MARGIN * 0.6
 
+    def lines_left(self, size: float = 8) -> int:
+        """How many text lines of ``size`` points still fit above the footer."""
+        return int((self.y - FOOTER) * PAGE[1] * 72 / (size * 1.45))
+
     def advance(self, points: float) -> float:
         self.y -= points / 72 / PAGE[1]
         return self.y
 
     def text(self, text: str, size: float = 8, weight: str = "normal", colour: str = "black", x: float = MARGIN):
-        for line in textwrap.wrap(text, WRAP * 8 // int(size)) or [""]:
+        width = int(WRAP * 8 / size * (0.9 if weight == "bold" else 1.0))
+        for line in textwrap.wrap(text, width) or [""]:
             self.figure.text(x, self.advance(size * 1.45), line, fontsize=size, weight=weight, color=colour,
                              va="bottom")
 
@@ -56,52 +62,75 @@ class _Page:
 
 
 def render_pdf(content: ReportContent, image: sitk.Image, mask: sitk.Image, label: int) -> bytes:
-    """The report as PDF bytes (page 1: identity, images, scores; page 2: features, warnings, provenance)."""
+    """The report as PDF bytes. Page 1: verdict and scores; then the nodule, the features, warnings and
+    provenance, on as many pages as they need; case, research-use state and page number on every page."""
     plt = pyplot()
     from matplotlib.backends.backend_pdf import PdfPages
 
+    pages: list[_Page] = []
+
+    def new_page() -> _Page:
+        page = _Page(plt)
+        if content.banner:
+            _banner(page, content.banner)
+        pages.append(page)
+        return page
+
+    first = new_page()
+    first.text(content.title, size=13, weight="bold")
+    if content.headline:
+        first.advance(2)
+        first.text(content.headline, size=9, weight="bold", colour="#b00020")
+    first.rows(content.verdict)
+    first.rows(content.identification)
+    first.heading("ALK rearrangement")
+    draw_probability_scale(first.axes(26), *content.alk_scale)
+    if content.combined_scale:
+        draw_probability_scale(first.axes(26), *content.combined_scale)
+    first.rows(content.alk)
+    first.heading("Disease-free survival if ALK-positive (RAD-risk)")
+    first.rows(content.dfs)
+
+    page = new_page()
+    page.heading("The nodule (lung window, outline in yellow)")
+    width = (1 - 2 * MARGIN - 0.04) / 3
+    bottom_y = page.y
+    for k, view in enumerate(nodule_views(image, mask, label)):
+        page.y = bottom_y
+        draw_view(page.axes(130, left=MARGIN + k * (width + 0.02), width=width, below_points=4), *view)
+    page.rows(content.outline)
+    page.heading("Signature features (pyradiomics, paper section 2.3)")
+    _table(page, content.feature_header, content.feature_rows)
+    page.heading(f"Warnings ({len(content.warnings)})")
+    for warning in content.warnings or ("None.",):
+        if page.lines_left() < 4:
+            page = new_page()
+        page.text(f"- {warning}")
+    if page.lines_left() < 16:
+        page = new_page()
+    page.heading("Where the model's numbers come from")
+    page.text(content.provenance)
+    page.advance(4)
+    page.text(f"Paper: {content.citation}")
+
     buffer = io.BytesIO()
     with PdfPages(buffer, metadata={"Title": content.title, "Creator": "ALKRadiomics"}) as pdf:
-        first = _Page(plt)
-        if content.banner:
-            _banner(first, content.banner)
-        first.text(content.title, size=13, weight="bold")
-        first.rows(content.identification)
-        first.heading("The nodule (lung window, outline in yellow)")
-        width = (1 - 2 * MARGIN - 0.04) / 3
-        bottom_y = first.y
-        for k, view in enumerate(nodule_views(image, mask, label)):
-            first.y = bottom_y
-            draw_view(first.axes(150, left=MARGIN + k * (width + 0.02), width=width, below_points=4), *view)
-        first.rows(content.outline)
-        first.heading("ALK rearrangement")
-        draw_probability_scale(first.axes(26), *content.alk_scale)
-        if content.combined_scale:
-            draw_probability_scale(first.axes(26), *content.combined_scale)
-        first.rows(content.alk)
-        first.heading("Disease-free survival if ALK-positive (RAD-risk)")
-        first.rows(content.dfs)
-        if content.banner:
-            first.advance(8)
-            first.text(f"{content.banner}.", size=9, weight="bold", colour="#b00020")
-        pdf.savefig(first.figure)
-        plt.close(first.figure)
-
-        second = _Page(plt)
-        if content.banner:
-            _banner(second, content.banner)
-        second.heading("Signature features (pyradiomics, paper section 2.3)")
-        _table(second, content.feature_header, content.feature_rows)
-        second.heading(f"Warnings ({len(content.warnings)})")
-        for warning in content.warnings or ("None.",):
-            second.text(f"- {warning}")
-        second.heading("Where the model's numbers come from")
-        second.text(content.provenance)
-        second.advance(4)
-        second.text(f"Paper: {content.citation}")
-        pdf.savefig(second.figure)
-        plt.close(second.figure)
+        for number, page in enumerate(pages, start=1):
+            _footer(page, content, number, len(pages))
+            pdf.savefig(page.figure)
+            plt.close(page.figure)
     return buffer.getvalue()
+
+
+def _footer(page: _Page, content: ReportContent, number: int, pages: int) -> None:
+    """Case, research-use state and page number at the foot of every page."""
+    if page.y < FOOTER:
+        raise RuntimeError(f"report page {number} overflows its bottom margin")  # a layout bug, caught by the tests
+    state = content.banner or "validated per the model file's record"
+    page.figure.text(MARGIN, FOOTER * 0.5, f"Case {content.case_id} - {state}", fontsize=7, color="#555555",
+                     va="bottom")
+    page.figure.text(1 - MARGIN, FOOTER * 0.5, f"page {number} of {pages}", fontsize=7, color="#555555",
+                     ha="right", va="bottom")
 
 
 def _banner(page: _Page, text: str) -> None:
@@ -116,14 +145,17 @@ def _banner(page: _Page, text: str) -> None:
 
 
 def _table(page: _Page, header: tuple[str, ...], rows: tuple[tuple[str, ...], ...]) -> None:
-    columns = [MARGIN, MARGIN + 0.32, MARGIN + 0.42, MARGIN + 0.50, MARGIN + 0.66, MARGIN + 0.80]
+    """Left column left-aligned, numbers right-aligned at each column's right edge, inside the margins."""
+    rights = [MARGIN + 0.36, MARGIN + 0.47, MARGIN + 0.59, MARGIN + 0.73, 1 - MARGIN]
     page.advance(8 * 1.45)
-    for x, title in zip(columns, header, strict=True):
-        page.figure.text(x, page.y, title, fontsize=7.5, weight="bold", va="bottom")
+    page.figure.text(MARGIN, page.y, header[0], fontsize=7.5, weight="bold", va="bottom")
+    for x, title in zip(rights, header[1:], strict=True):
+        page.figure.text(x, page.y, title, fontsize=7.5, weight="bold", va="bottom", ha="right")
     for row in rows:
         page.advance(8 * 1.45)
-        for x, cell in zip(columns, row, strict=True):
-            page.figure.text(x, page.y, cell, fontsize=8, va="bottom")
+        page.figure.text(MARGIN, page.y, row[0], fontsize=8, va="bottom")
+        for x, cell in zip(rights, row[1:], strict=True):
+            page.figure.text(x, page.y, cell, fontsize=8, va="bottom", ha="right")
 
 
 def write_pdf(path: str | Path, content: ReportContent, image: sitk.Image, mask: sitk.Image, label: int) -> Path:

@@ -6,6 +6,7 @@ from dataclasses import asdict, dataclass
 from typing import Any
 
 from ..segmentation.review import OutlineReview
+from .domain import Domain
 
 
 @dataclass(frozen=True)
@@ -29,17 +30,30 @@ class ModelIdentity:
     name: str
     version: str
     sha256: str
-    calibrated: bool
+    calibrated: bool  # refitted on local patients (recalibrate / train): not the same as validated
     path: str
 
 
 @dataclass(frozen=True)
-class Uncertainty:
-    """A 95 % interval and its two parts (DESIGN section 5)."""
+class Component:
+    """One source of uncertainty alone: the interval it gives and its share of the variance."""
 
-    interval: Interval  # the envelope of both parts
-    coefficients: Interval  # from the published coefficient CIs, at the reviewed outline
-    outline: Interval  # point values for the outline eroded / as drawn / dilated by one voxel
+    interval: Interval
+    share: float
+
+
+@dataclass(frozen=True)
+class Uncertainty:
+    """A 95 % Monte Carlo interval, what it covers, and each component's part (scoring.uncertainty)."""
+
+    interval: Interval
+    components: dict[str, Component]
+    covers: str
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"interval": self.interval.as_list(), "covers": self.covers,
+                "components": {k: {"interval": c.interval.as_list(), "share": c.share}
+                               for k, c in self.components.items()}}
 
 
 @dataclass(frozen=True)
@@ -62,16 +76,28 @@ class AlkResult:
 
     rad_score: float
     rad_score_uncertainty: Uncertainty
-    prior: float
-    prior_is_study_design: bool
+    prior: float  # the ALK prevalence the displayed probabilities are at
+    prior_source: str  # "model" (its intercept_prior) or "user" (--prevalence)
+    intercept_prior: float  # the prevalence the model's intercept holds at
     probability: float  # at ``prior``
     probability_uncertainty: Uncertainty
-    probability_at_study_prior: float
+    probability_at_intercept_prior: float
     hla_i_hscore: float | None
     pdl1_hscore: float | None
     combined_logit: float | None
     combined_probability: float | None  # at ``prior``
     combined_probability_uncertainty: Uncertainty | None
+    domain: Domain
+
+    @property
+    def extrapolated(self) -> bool:
+        return self.domain.outside
+
+
+@dataclass(frozen=True)
+class GroupHazardRatio:
+    value: float
+    method: str  # the model file's provenance: how it was obtained (observed, or simulated)
 
 
 @dataclass(frozen=True)
@@ -82,18 +108,25 @@ class DfsResult:
     rad_risk_uncertainty: Uncertainty
     cutoff: float
     risk_group: str  # "high" | "low"
-    risk_group_certain: bool
-    group_hazard_ratio: float
-    hazard_ratio_vs_cutoff: float
+    probability_high_group: float  # fraction of the Monte Carlo draws in the high group
+    risk_group_certain: bool  # inside the domain and >= 97.5 % of draws in one group
+    group_hazard_ratio: GroupHazardRatio | None
     n_stage: str | None  # "N0" | "N1-2"
     n_stage_hazard_ratio: float | None  # vs N0
     n_stage_hazard_ratio_ci95: Interval | None
     combined_model: str  # why no combined DFS model is computed
+    domain: Domain
+
+    @property
+    def extrapolated(self) -> bool:
+        return self.domain.outside
 
 
 @dataclass(frozen=True)
 class CaseResult:
     model: ModelIdentity
+    research_use_only: bool
+    validation_claim: str | None  # what the model file claims about its validation, said as a claim
     alk: AlkResult
     dfs: DfsResult
     features: dict[str, float]
@@ -103,9 +136,19 @@ class CaseResult:
     software_version: str
 
     @property
-    def rad_risk_features_in_range(self) -> bool:
-        """Whether every RAD-risk feature lies inside the reference range (else its HR extrapolates)."""
-        return all(f.in_reference_range for f in self.feature_reports if f.contribution_rad_risk is not None)
+    def outside_domain(self) -> bool:
+        return self.alk.domain.outside or self.dfs.domain.outside
+
+    @property
+    def domain_headline(self) -> str | None:
+        """The sentence a reader must see first when a model is outside its reference population."""
+        outside = [f"{what} ({d.short_reason})" for what, d in (("ALK model", self.alk.domain),
+                                                                   ("DFS model", self.dfs.domain)) if d.outside]
+        if not outside:
+            return None
+        which = "the model's" if self.model.calibrated else "the bundled model's"
+        return (f"Outside {which} reference population: {' and '.join(outside)}. Its numbers below are "
+                "extrapolations, not results.")
 
     def largest_rad_score_contributions(self, count: int) -> list[FeatureReport]:
         """The ``count`` features that moved the Rad-score most, largest first."""
@@ -127,33 +170,36 @@ class CaseResult:
         return {
             "software": {"name": "ALKRadiomics", "version": self.software_version},
             "model": asdict(self.model),
-            "research_use_only": not self.model.calibrated,
+            "research_use_only": self.research_use_only,
+            "validation_claim": self.validation_claim,
+            "domain_headline": self.domain_headline,
             "alk": {
+                "domain": alk.domain.to_dict(),
+                "extrapolated": alk.extrapolated,
                 "rad_score": alk.rad_score,
-                "rad_score_interval": alk.rad_score_uncertainty.interval.as_list(),
+                "rad_score_uncertainty": alk.rad_score_uncertainty.to_dict(),
                 "probability": alk.probability,
-                "probability_interval": alk.probability_uncertainty.interval.as_list(),
-                "probability_uncertainty": _uncertainty(alk.probability_uncertainty),
+                "probability_uncertainty": alk.probability_uncertainty.to_dict(),
                 "prior": alk.prior,
-                "prior_is_study_design": alk.prior_is_study_design,
-                "probability_at_study_prior": alk.probability_at_study_prior,
+                "prior_source": alk.prior_source,
+                "intercept_prior": alk.intercept_prior,
+                "probability_at_intercept_prior": alk.probability_at_intercept_prior,
                 "hla_i_hscore": alk.hla_i_hscore,
                 "pdl1_hscore": alk.pdl1_hscore,
                 "combined_probability": alk.combined_probability,
-                "combined_probability_interval": (alk.combined_probability_uncertainty.interval.as_list()
-                                                  if alk.combined_probability_uncertainty else None),
-                "combined_probability_uncertainty": (_uncertainty(alk.combined_probability_uncertainty)
+                "combined_probability_uncertainty": (alk.combined_probability_uncertainty.to_dict()
                                                      if alk.combined_probability_uncertainty else None),
             },
             "dfs": {
+                "domain": dfs.domain.to_dict(),
+                "extrapolated": dfs.extrapolated,
                 "rad_risk_score": dfs.rad_risk_score,
-                "rad_risk_interval": dfs.rad_risk_uncertainty.interval.as_list(),
-                "rad_risk_uncertainty": _uncertainty(dfs.rad_risk_uncertainty),
+                "rad_risk_uncertainty": dfs.rad_risk_uncertainty.to_dict(),
                 "cutoff": dfs.cutoff,
                 "risk_group": dfs.risk_group,
+                "probability_high_group": dfs.probability_high_group,
                 "risk_group_certain": dfs.risk_group_certain,
-                "group_hazard_ratio": dfs.group_hazard_ratio,
-                "hazard_ratio_vs_cutoff": dfs.hazard_ratio_vs_cutoff,
+                "group_hazard_ratio": asdict(dfs.group_hazard_ratio) if dfs.group_hazard_ratio else None,
                 "n_stage": dfs.n_stage,
                 "n_stage_hazard_ratio": dfs.n_stage_hazard_ratio,
                 "n_stage_hazard_ratio_ci95": dfs.n_stage_hazard_ratio_ci95.as_list() if dfs.n_stage_hazard_ratio_ci95
@@ -167,7 +213,3 @@ class CaseResult:
             "outline": self.outline.to_dict(),
             "warnings": list(self.warnings),
         }
-
-
-def _uncertainty(u: Uncertainty) -> dict[str, list[float]]:
-    return {"interval": u.interval.as_list(), "coefficients": u.coefficients.as_list(), "outline": u.outline.as_list()}

@@ -1,50 +1,44 @@
 """Scoring one case with a model file: ALK probability, Rad-score, RAD-risk group (DESIGN 4-5).
 
-Uncertainty has two parts, both reported:
-- coefficients: each published 95 % CI read as a normal error on the log scale (se = width /
-  (2 x 1.96)), independent because no covariances were published, propagated to the linear
-  predictor at the reviewed outline;
-- outline: the features recomputed with the outline eroded and dilated by one voxel
-  (6-connected), the point values over the three outlines.
-The reported interval is the envelope of the coefficient intervals at all three outlines.
+Every score comes with the model's domain verdict (:mod:`.domain`: is the case inside the
+reference population the model's numbers come from?) and a Monte Carlo interval whose coverage is
+stated (:mod:`.uncertainty`). Probabilities are at the prevalence the model's intercept holds at
+(``intercept_prior``), or converted from it to the prevalence the user gives.
 """
 
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping
 
 import numpy as np
 import SimpleITK as sitk
-from scipy import ndimage
 
 from .. import __version__
-from ..errors import ALKRadiomicsError, InputError
-from ..features import ExtractionSettings, compute_features
+from ..errors import InputError
+from ..features import ExtractionSettings
 from ..features.preprocess import label_bounding_box
-from ..features.signature import compute_features_of_outlines
+from ..features.signature import compute_features_of_shifted_outlines
 from ..io import Case
 from ..model import Model, Regression, load_bundled_model
-from ..model.schema import Parameter
 from ..segmentation.review import OutlineReview, review_mask
+from .domain import Domain, model_domain
 from .result import (
     AlkResult,
     CaseResult,
+    Component,
     DfsResult,
     FeatureReport,
+    GroupHazardRatio,
     Interval,
     ModelIdentity,
     Uncertainty,
 )
+from .uncertainty import COMPONENTS, DRAWS, MonteCarlo, Spread, covers, spread
 
-Z_95 = 1.959963984540054  # standard normal 97.5th percentile
-STUDY_PRIOR = 0.5  # the paper's 1:1 ALK-positive:ALK-negative design
 H_SCORE_RANGE = (0.0, 300.0)
 N_STAGES = {"N0": 0, "N1-2": 1, "N1": 1, "N2": 1}
 THICK_SLICE_MM = 2.5  # the paper reconstructed at 1.25-1.5 mm
-
-OUTLINES = ("eroded", "as drawn", "dilated")
 
 
 def logistic(x: float) -> float:
@@ -78,9 +72,10 @@ def check_n_stage(value: str | None) -> str | None:
     return "N0" if N_STAGES[key] == 0 else "N1-2"
 
 
-def check_prevalence(value: float | None) -> float:
+def check_prevalence(value: float | None) -> float | None:
+    """An ALK prevalence strictly between 0 and 1, or None (then the model's intercept prior is used)."""
     if value is None:
-        return STUDY_PRIOR
+        return None
     try:
         number = float(value)
     except (TypeError, ValueError):
@@ -90,53 +85,20 @@ def check_prevalence(value: float | None) -> float:
     return number
 
 
-def standard_error(parameter: Parameter | None) -> float:
-    """se of a coefficient from its 95 % CI (0 when it has none, e.g. an assumed intercept)."""
-    if parameter is None or parameter.ci95 is None:
-        return 0.0
-    return (parameter.ci95[1] - parameter.ci95[0]) / (2 * Z_95)
-
-
-def coefficient_sd(regression: Regression, values: Mapping[str, float],
-                   input_sd: Mapping[str, float] | None = None) -> float:
-    """sd of the linear predictor from the coefficients' errors (and, optionally, its inputs')."""
-    variance = sum((values[t.variable] * standard_error(t.beta)) ** 2 for t in regression.terms)
-    if input_sd:
-        variance += sum((t.beta.value * input_sd.get(t.variable, 0.0)) ** 2 for t in regression.terms)
-    return math.sqrt(variance)
-
-
-@dataclass(frozen=True)
-class _Predictor:
-    """A linear predictor at the three outlines, with its coefficient sd at each."""
-
-    by_outline: dict[str, float]
-    sd_by_outline: dict[str, float]
-
-    @property
-    def value(self) -> float:
-        return self.by_outline["as drawn"]
-
-    def uncertainty(self, transform=lambda x: x) -> Uncertainty:
-        at = self.by_outline["as drawn"]
-        sd = self.sd_by_outline["as drawn"]
-        lows = [v - Z_95 * self.sd_by_outline[k] for k, v in self.by_outline.items()]
-        highs = [v + Z_95 * self.sd_by_outline[k] for k, v in self.by_outline.items()]
-        points = list(self.by_outline.values())
-        return Uncertainty(
-            interval=Interval(transform(min(lows)), transform(max(highs))),
-            coefficients=Interval(transform(at - Z_95 * sd), transform(at + Z_95 * sd)),
-            outline=Interval(transform(min(points)), transform(max(points))),
-        )
+def at_prior(log_odds: float, regression: Regression, prior: float) -> float:
+    """P(ALK) at ``prior`` from log-odds that hold at the regression's intercept prior (Bayes' rule on the odds:
+    the likelihood ratio stays, the prior odds are exchanged)."""
+    return logistic(log_odds - logit(regression.intercept_prior) + logit(prior))
 
 
 def score_case(case: Case, *, model: Model | None = None, hla: float | None = None, pdl1: float | None = None,
                n_stage: str | None = None, prevalence: float | None = None,
-               outline_uncertainty: bool = True) -> CaseResult:
+               outline_uncertainty: bool = True, draws: int = DRAWS) -> CaseResult:
     """Score a validated case (paper sections 2.4-2.5; DESIGN sections 4-5).
 
     ``hla`` and ``pdl1`` are H-scores (0-300), both or neither; ``n_stage`` is "N0" or "N1-2";
-    ``prevalence`` is the ALK prevalence for the displayed probability (default: the study's 1:1).
+    ``prevalence`` is the ALK prevalence for the displayed probability (default: the prevalence the
+    model's intercept holds at, ``intercept_prior``).
     """
     model = load_bundled_model() if model is None else model
     hla = check_h_score(hla, "HLA-I")
@@ -144,75 +106,94 @@ def score_case(case: Case, *, model: Model | None = None, hla: float | None = No
     if (hla is None) != (pdl1 is None):
         raise InputError("Give both HLA-I and PD-L1 H-scores (--hla and --pdl1): the combined model needs both.")
     stage = check_n_stage(n_stage)
-    prior = check_prevalence(prevalence)
+    given_prior = check_prevalence(prevalence)
+    prior = given_prior if given_prior is not None else model.alk_radiomic.intercept_prior
     settings = ExtractionSettings.from_parameters(model.extraction)
     warnings: list[str] = []
-    if not model.calibrated:
-        warnings.append(f"Research use only; not locally validated: model {model.name} {model.version} is not "
-                        "calibrated on local patients.")
+    if model.research_use_only:
+        warnings.append(f"Research use only; not locally validated: model {model.name} {model.version} carries no "
+                        "validation on independent patients that passes the gates"
+                        + (" (it was recalibrated or trained on local patients, which is not a validation)."
+                           if model.calibrated else "."))
+    warnings.extend(f"The model file was flagged when it was made: {flag}" for flag in model.flags)
 
     # One pass over the (CT-sized) mask for the outline's extent, shared by the steps below.
     extent = label_bounding_box(sitk.GetArrayViewFromImage(case.mask) == case.label)
-    by_outline = _features_by_outline(case, extent, model, settings, outline_uncertainty, warnings)
+    outline = _outline_review(case, extent, warnings)
+    by_outline = _features_by_outline(case, model, settings, outline_uncertainty, warnings)
     features = by_outline["as drawn"]
-    z_by_outline = {k: model.standardize(v) for k, v in by_outline.items()}
+    z = model.standardize(features)
+    domains = {key: model_domain(model, regression, features, outline.volume_mm3, what)
+               for key, regression, what in (("alk", model.alk_radiomic, "Rad-score (ALK model)"),
+                                             ("dfs", model.dfs_radiomic, "RAD-risk score (DFS model)"))}
+    warnings.extend(d.reason for d in domains.values() if d.status != "inside")
 
-    rad = _predict(model.alk_radiomic, z_by_outline)
+    h_scores = {"hla_i_hscore": hla, "pdl1_hscore": pdl1} if hla is not None else None
+    monte_carlo = MonteCarlo(model, by_outline, h_scores, draws=draws)
+    joint = monte_carlo.simulate()
+    alone = {c: monte_carlo.simulate(frozenset({c})) for c in COMPONENTS}
+    statement = covers(model, draws) if len(by_outline) > 1 else covers(model, draws).replace(
+        ", and the outline +-1 mm", "; not the outline (outline uncertainty was switched off or impossible)")
 
-    def to_probability(log_odds_at_study_prior: float) -> float:
-        # Bayes' rule on the odds: posterior odds = likelihood ratio x prior odds (study prior odds = 1).
-        return logistic(log_odds_at_study_prior + logit(prior))
+    def uncertainty(attribute: str, transform: Callable[[float], float] = lambda x: x) -> Uncertainty:
+        result = spread(getattr(joint, attribute), {k: getattr(v, attribute) for k, v in alone.items()})
+        return _transformed(result, transform, statement)
 
-    combined = None
-    if hla is not None:
-        rad_sd = rad.sd_by_outline
-        combined = _Predictor(
-            {k: model.alk_combined.linear_predictor({"rad_score": r, "hla_i_hscore": hla, "pdl1_hscore": pdl1})
-             for k, r in rad.by_outline.items()},
-            {k: coefficient_sd(model.alk_combined, {"rad_score": r, "hla_i_hscore": hla, "pdl1_hscore": pdl1},
-                               {"rad_score": rad_sd[k]}) for k, r in rad.by_outline.items()},
-        )
-        warnings.append("The published HLA-I and PD-L1 odds ratios (0.99 per point) are rounded; the true "
-                        "per-point effect may lie from -0.005 to -0.015 on the log-odds scale, so the combined "
-                        "probability is less certain than its interval shows.")
+    rad = model.alk_radiomic.linear_predictor(z)
+    combined_logit = None
+    if h_scores is not None:
+        combined_logit = model.alk_combined.linear_predictor({"rad_score": rad, **h_scores})
+        warnings.append("The published HLA-I and PD-L1 odds ratios (0.99 per point) are rounded; the combined "
+                        "probability's interval covers every per-point beta consistent with the printed numbers.")
     alk = AlkResult(
-        rad_score=rad.value,
-        rad_score_uncertainty=rad.uncertainty(),
+        rad_score=rad,
+        rad_score_uncertainty=uncertainty("rad_score"),
         prior=prior,
-        prior_is_study_design=prevalence is None,
-        probability=to_probability(rad.value),
-        probability_uncertainty=rad.uncertainty(to_probability),
-        probability_at_study_prior=logistic(rad.value),
+        prior_source="model" if given_prior is None else "user",
+        intercept_prior=model.alk_radiomic.intercept_prior,
+        probability=at_prior(rad, model.alk_radiomic, prior),
+        probability_uncertainty=uncertainty("rad_score", lambda x: at_prior(x, model.alk_radiomic, prior)),
+        probability_at_intercept_prior=logistic(rad),
         hla_i_hscore=hla,
         pdl1_hscore=pdl1,
-        combined_logit=combined.value if combined else None,
-        combined_probability=to_probability(combined.value) if combined else None,
-        combined_probability_uncertainty=combined.uncertainty(to_probability) if combined else None,
+        combined_logit=combined_logit,
+        combined_probability=at_prior(combined_logit, model.alk_combined, prior) if h_scores else None,
+        combined_probability_uncertainty=(uncertainty("combined", lambda x: at_prior(x, model.alk_combined, prior))
+                                          if h_scores else None),
+        domain=domains["alk"],
     )
-    dfs = _dfs_result(model, _predict(model.dfs_radiomic, z_by_outline), stage, warnings)
-    reports = _feature_reports(model, features, z_by_outline["as drawn"], warnings)
-    outline = _outline_review(case, extent, warnings)
+    risk = model.dfs_radiomic.linear_predictor(z)
+    high_fraction = float(np.mean(joint.rad_risk > joint.cutoff))
+    dfs = _dfs_result(model, risk, uncertainty("rad_risk"), high_fraction, domains["dfs"], stage, warnings)
+    reports = _feature_reports(model, features, z)
     return CaseResult(
         model=ModelIdentity(model.name, model.version, model.sha256, model.calibrated, model.path),
+        research_use_only=model.research_use_only,
+        validation_claim=model.validation.summary() if model.validation is not None else None,
         alk=alk, dfs=dfs, features=features, feature_reports=reports, outline=outline,
         warnings=tuple(warnings), software_version=__version__,
     )
 
 
-def _predict(regression: Regression, z_by_outline: Mapping[str, Mapping[str, float]]) -> _Predictor:
-    return _Predictor({k: regression.linear_predictor(z) for k, z in z_by_outline.items()},
-                      {k: coefficient_sd(regression, z) for k, z in z_by_outline.items()})
+def _transformed(result: Spread, transform: Callable[[float], float], statement: str) -> Uncertainty:
+    """An Uncertainty on the scale of ``transform`` (increasing, so percentiles map to percentiles)."""
+    def interval(pair: tuple[float, float]) -> Interval:
+        return Interval(transform(pair[0]), transform(pair[1]))
+
+    return Uncertainty(interval(result.interval),
+                       {k: Component(interval(i), share) for k, (i, share) in result.components.items()}, statement)
 
 
-def _dfs_result(model: Model, risk: _Predictor, stage: str | None, warnings: list[str]) -> DfsResult:
+def _dfs_result(model: Model, risk: float, uncertainty: Uncertainty, high_fraction: float, domain: Domain,
+                stage: str | None, warnings: list[str]) -> DfsResult:
     cox = model.dfs_radiomic
     cutoff = cox.cutoff.value
-    uncertainty = risk.uncertainty()
-    certain = not uncertainty.interval.contains(cutoff)
-    group = "high" if risk.value > cutoff else "low"
-    if not certain:
-        warnings.append(f"RAD-risk group uncertain: the score's interval [{uncertainty.interval.low:.3f}, "
-                        f"{uncertainty.interval.high:.3f}] contains the cutoff {cutoff:.3f}.")
+    group = "high" if risk > cutoff else "low"
+    decided = high_fraction >= 0.975 or high_fraction <= 0.025
+    certain = decided and not domain.outside
+    if not decided:
+        warnings.append(f"RAD-risk group uncertain: {100 * high_fraction:.0f} % of the Monte Carlo draws fall in the "
+                        f"high group (cutoff {cutoff:.3f}).")
     n_ratio = n_ci = None
     if stage is not None:
         [term] = model.dfs_clinical.terms
@@ -220,18 +201,20 @@ def _dfs_result(model: Model, risk: _Predictor, stage: str | None, warnings: lis
         n_ratio = math.exp(term.beta.value * code)
         if code and term.beta.ci95 is not None:
             n_ci = Interval(math.exp(term.beta.ci95[0]), math.exp(term.beta.ci95[1]))
+    group_hr = None
+    if cox.group_hazard_ratio is not None:
+        details = cox.group_hazard_ratio.provenance.details
+        group_hr = GroupHazardRatio(cox.group_hazard_ratio.value,
+                                    details.get("method") or details.get("reason") or details.get("printed", ""))
     return DfsResult(
-        rad_risk_score=risk.value, rad_risk_uncertainty=uncertainty, cutoff=cutoff, risk_group=group,
-        risk_group_certain=certain,
-        group_hazard_ratio=cox.group_hazard_ratio.value if cox.group_hazard_ratio else float("nan"),
-        hazard_ratio_vs_cutoff=math.exp(risk.value - cutoff),
+        rad_risk_score=risk, rad_risk_uncertainty=uncertainty, cutoff=cutoff, risk_group=group,
+        probability_high_group=high_fraction, risk_group_certain=certain, group_hazard_ratio=group_hr,
         n_stage=stage, n_stage_hazard_ratio=n_ratio, n_stage_hazard_ratio_ci95=n_ci,
-        combined_model=model.dfs_combined_note,
+        combined_model=model.dfs_combined_note, domain=domain,
     )
 
 
-def _feature_reports(model: Model, features: Mapping[str, float], z: Mapping[str, float],
-                     warnings: list[str]) -> tuple[FeatureReport, ...]:
+def _feature_reports(model: Model, features: Mapping[str, float], z: Mapping[str, float]) -> tuple[FeatureReport, ...]:
     alk_terms = {t.variable: t for t in model.alk_radiomic.terms}
     dfs_terms = {t.variable: t for t in model.dfs_radiomic.terms}
     reports = []
@@ -239,14 +222,11 @@ def _feature_reports(model: Model, features: Mapping[str, float], z: Mapping[str
         reference = np.asarray(model.reference.feature_values[name])
         value = features[name]
         percentile = 100.0 * (np.sum(reference < value) + 0.5 * np.sum(reference == value)) / len(reference)
-        inside = bool(reference[0] <= value <= reference[-1])
         term = alk_terms.get(name) or dfs_terms.get(name)
-        if not inside:
-            warnings.append(f"{term.label or name} = {value:.4g} lies outside the reference population's range "
-                            f"[{reference[0]:.4g}, {reference[-1]:.4g}] (z = {z[name]:+.1f}); the scores extrapolate.")
         reports.append(FeatureReport(
             name=name, label=term.label if term else name, value=value, z=z[name],
-            reference_percentile=float(percentile), in_reference_range=inside,
+            reference_percentile=float(percentile),
+            in_reference_range=bool(reference.min() <= value <= reference.max()),
             contribution_rad_score=alk_terms[name].beta.value * z[name] if name in alk_terms else None,
             contribution_rad_risk=dfs_terms[name].beta.value * z[name] if name in dfs_terms else None,
         ))
@@ -267,51 +247,16 @@ def _outline_review(case: Case, extent: tuple[np.ndarray, np.ndarray], warnings:
     return review
 
 
-def _features_by_outline(case: Case, extent: tuple[np.ndarray, np.ndarray], model: Model,
-                         settings: ExtractionSettings, perturb: bool,
+def _features_by_outline(case: Case, model: Model, settings: ExtractionSettings, perturb: bool,
                          warnings: list[str]) -> dict[str, dict[str, float]]:
-    """Features of the outline as drawn and, with ``perturb``, eroded and dilated by one voxel."""
-    outlines = {"as drawn": (case.mask, case.label)}
-    if perturb:
-        outlines.update(_perturbed_outlines(case, extent, warnings))
-    try:
-        values = compute_features_of_outlines(case.image, list(outlines.values()), model.feature_names,
-                                              settings=settings)
-        return dict(zip(outlines, values, strict=True))
-    except ALKRadiomicsError:
-        if len(outlines) == 1:
-            raise
-    # One outline failed: the drawn one must work; a perturbed one is left out with a warning.
-    result = {}
-    for name, (mask, label) in outlines.items():
-        try:
-            result[name] = compute_features(case.image, mask, model.feature_names, label=label, settings=settings)
-        except ALKRadiomicsError as err:
-            if name == "as drawn":
-                raise
-            warnings.append(f"Outline uncertainty leaves out the {name} outline: {err}")
-    return result
+    """Features of the outline as drawn and, with ``perturb``, moved in and out by 1 mm."""
+    if not perturb:
+        from ..features import compute_features
 
-
-def _perturbed_outlines(case: Case, extent: tuple[np.ndarray, np.ndarray],
-                        warnings: list[str]) -> dict[str, tuple[sitk.Image, int]]:
-    """The outline eroded and dilated by one voxel (6-connected) on the CT grid, as 0/1 masks."""
-    lower, size = extent
-    start = np.maximum(lower - 2, 0)
-    stop = np.minimum(lower + size + 2, np.array(case.mask.GetSize()))
-    region = tuple(slice(int(a), int(b)) for a, b in zip(start[::-1], stop[::-1], strict=True))
-    crop = sitk.GetArrayViewFromImage(case.mask)[region] == case.label
-    cross = ndimage.generate_binary_structure(3, 1)
-    outlines = {}
-    for name, operation in (("eroded", ndimage.binary_erosion), ("dilated", ndimage.binary_dilation)):
-        changed = operation(crop, structure=cross)
-        if not changed.any():
-            warnings.append(f"The outline is too thin to be {name} by one voxel; outline uncertainty leaves it out.")
-            continue
-        # A zero image on the CT grid with the changed crop pasted in: no CT-sized numpy copy.
-        patch = sitk.GetImageFromArray(changed.astype(np.uint8))
-        mask = sitk.Image(case.mask.GetSize(), sitk.sitkUInt8)
-        mask.CopyInformation(case.mask)
-        mask = sitk.Paste(mask, patch, patch.GetSize(), [0, 0, 0], [int(v) for v in start])
-        outlines[name] = (mask, 1)
-    return outlines
+        return {"as drawn": compute_features(case.image, case.mask, model.feature_names, label=case.label,
+                                             settings=settings)}
+    values, skipped = compute_features_of_shifted_outlines(case.image, case.mask, model.feature_names,
+                                                           label=case.label, settings=settings)
+    for name, reason in skipped.items():
+        warnings.append(f"Outline uncertainty leaves out the {name} outline: {reason}")
+    return values

@@ -2,7 +2,8 @@
 
 from .data import cohort_frame
 from .evaluation import evaluate, linear_predictors
-from .recalibrate import recalibrate
+from .recalibrate import recalibrate, recalibration_problems
 from .train import Training, TrainSettings, train
 
-__all__ = ["TrainSettings", "Training", "cohort_frame", "evaluate", "linear_predictors", "recalibrate", "train"]
+__all__ = ["TrainSettings", "Training", "cohort_frame", "evaluate", "linear_predictors", "recalibrate",
+           "recalibration_problems", "train"]

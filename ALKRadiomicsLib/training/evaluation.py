@@ -38,7 +38,9 @@ def calibration(y: np.ndarray, log_odds: np.ndarray) -> dict[str, float]:
 
     slope_fit = sm.GLM(y, sm.add_constant(log_odds), family=sm.families.Binomial()).fit()
     large_fit = sm.GLM(y, np.ones((len(y), 1)), family=sm.families.Binomial(), offset=log_odds).fit()
-    return {"slope": float(slope_fit.params[1]), "intercept": float(large_fit.params[0]),
+    slope_low, slope_high = (float(v) for v in slope_fit.conf_int()[1])
+    return {"slope": float(slope_fit.params[1]), "slope_ci95": [slope_low, slope_high],
+            "intercept": float(large_fit.params[0]),
             "mean_predicted": float(np.mean([logistic(v) for v in log_odds])), "observed": float(np.mean(y))}
 
 
@@ -85,9 +87,12 @@ def evaluate(model: Model, data: pd.DataFrame) -> dict:
                      "cutoff": cutoff, "high_risk": int(high.sum()),
                      "median_followup_months": stats.reverse_km_median_followup(time, event)}
         if 0 < high.sum() < len(high):
+            from lifelines import CoxPHFitter
             from lifelines.statistics import logrank_test
 
             test = logrank_test(time[high], time[~high], event[high], event[~high])
             dfs["logrank_at_model_cutoff"] = {"statistic": float(test.test_statistic), "p": float(test.p_value)}
+            cox = CoxPHFitter().fit(pd.DataFrame({"t": time, "e": event, "high": high.astype(float)}), "t", "e")
+            dfs["group_hazard_ratio"] = float(math.exp(cox.params_["high"]))
         result["dfs_radiomic"] = dfs
     return result

@@ -30,6 +30,7 @@ from scipy import stats as scipy_stats
 from .. import stats
 from ..errors import InputError
 from ..model import Model, Parameter, Provenance, Regression, Standardization, Term, published
+from ..model.derivations import Z_95
 from ..model.schema import ReferencePopulation
 from ..resources import load_parameters
 from . import selection
@@ -284,16 +285,16 @@ def train(data: pd.DataFrame, features: list[str], *, cohort: str, command: str,
             description=f"The training cohort {cohort}: {len(data)} patients.",
             differs_from_paper="A site's own patients, with the paper's pipeline re-run on them.",
             cases=tuple(str(i) for i in data.index),
-            feature_values={n: tuple(sorted(float(v) for v in data[n])) for n in model_features}),
+            feature_values={n: tuple(float(v) for v in data[n]) for n in model_features}),
         alk_radiomic=_logistic_regression(rad_fit, chosen, {n: (n, "per SD") for n in chosen}, derived,
                                           "forward stepwise multivariate logistic regression",
-                                          "Rad-score fitted on the training cohort."),
+                                          "Rad-score fitted on the training cohort.", prior=float(y.mean())),
         alk_combined=(_logistic_regression(fits["combined"], ["rad_score", "hla", "pdl1"],
                                            {"rad_score": ("Rad-score", ""), "hla": ("HLA-I H-score", "0-300"),
                                             "pdl1": ("PD-L1 H-score", "0-300")}, derived,
                                            "multivariate logistic regression", "Combined model fitted on the "
-                                           "training cohort.", variables={"hla": "hla_i_hscore",
-                                                                          "pdl1": "pdl1_hscore"})
+                                           "training cohort.", prior=float(y.mean()),
+                                           variables={"hla": "hla_i_hscore", "pdl1": "pdl1_hscore"}, centred=False)
                       if combined_frame is not None else published.alk_combined()),
         dfs_radiomic=dfs.regression(derived),
         dfs_clinical=dfs.clinical_regression(derived),
@@ -325,14 +326,34 @@ def _clinical_candidates(data: pd.DataFrame, features: list[str]) -> tuple[list[
     return candidates, skipped
 
 
-def _logistic_regression(fit, names, labels, derived, method, description, variables=None) -> Regression:
+def _logistic_regression(fit, names, labels, derived, method, description, prior: float, variables=None,
+                         centred: bool = True) -> Regression:
+    """A fitted logistic model as a Regression; its intercept holds at the cohort's prevalence ``prior``.
+
+    With ``centred=False`` (covariates such as H-scores not centred), the intercept's interval is that of the
+    log-odds at the covariates' means (intercept_centres), from the fit's covariance matrix: the part of the
+    intercept's error that does not move with the betas.
+    """
     intervals = fit.conf_int()
-    terms = tuple(Term((variables or {}).get(n, n), Parameter(float(fit.params[n]), derived(method),
-                                                               tuple(float(v) for v in intervals.loc[n])),
+    renamed = variables or {}
+    terms = tuple(Term(renamed.get(n, n), Parameter(float(fit.params[n]), derived(method),
+                                                    tuple(float(v) for v in intervals.loc[n])),
                        labels[n][0], labels[n][1]) for n in names)
-    intercept = Parameter(float(fit.params["const"]), derived("logistic regression intercept"),
-                          tuple(float(v) for v in intervals.loc["const"]))
-    return Regression("logistic", terms, intercept=intercept, description=description)
+    value = float(fit.params["const"])
+    centres: dict[str, float] = {}
+    if centred:
+        ci = tuple(float(v) for v in intervals.loc["const"])
+        how = "logistic regression intercept"
+    else:
+        exog = pd.DataFrame(fit.model.exog, columns=fit.model.exog_names)
+        weights = exog.mean()
+        se = float(np.sqrt(weights @ fit.cov_params().loc[weights.index, weights.index] @ weights))
+        ci = (value - Z_95 * se, value + Z_95 * se)
+        centres = {renamed.get(n, n): float(weights[n]) for n in names}
+        how = ("logistic regression intercept; its 95 % interval is that of the log-odds at the covariates' means "
+               "(intercept_centres), which varies independently of the betas")
+    return Regression("logistic", terms, intercept=Parameter(value, derived(how), ci), intercept_prior=prior,
+                      intercept_centres=centres, description=description)
 
 
 @dataclass

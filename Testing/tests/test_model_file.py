@@ -5,7 +5,9 @@ from __future__ import annotations
 import json
 import math
 
+import numpy as np
 import pytest
+from scipy import stats
 
 from ALKRadiomicsLib.errors import ModelFormatError
 from ALKRadiomicsLib.features import SIGNATURE_FEATURES
@@ -46,8 +48,15 @@ def test_rad_risk_matches_table3_betas():
 
 def test_combined_and_n_stage_models_are_the_logs_of_the_printed_ratios():
     model = load_bundled_model()
-    combined = {t.variable: t.beta.value for t in model.alk_combined.terms}
-    assert combined == {"rad_score": math.log(2.88), "hla_i_hscore": math.log(0.99), "pdl1_hscore": math.log(0.99)}
+    combined = {t.variable: t.beta for t in model.alk_combined.terms}
+    assert combined["rad_score"].value == math.log(2.88)
+    for name in ("hla_i_hscore", "pdl1_hscore"):  # OR 0.99 is rounded: the centre of what the print allows
+        beta = combined[name]
+        assert beta.feasible_range == pytest.approx((-0.015114, -0.010063), abs=2e-6)
+        assert beta.value == pytest.approx(sum(beta.feasible_range) / 2, abs=1e-12)
+        assert beta.ci95 == (math.log(0.98), math.log(0.99))
+        assert beta.provenance.kind == "assumed" and "OR 0.99 (95% CI 0.98-0.99); P < 0.001" in beta.provenance.details[
+            "reason"]
     [n_stage] = model.dfs_clinical.terms
     assert n_stage.beta.value == math.log(5.31)
     assert n_stage.beta.ci95 == (math.log(2.34), math.log(12.02))
@@ -80,11 +89,65 @@ def test_bundled_model_is_uncalibrated_and_states_its_reference_population():
     assert "not published" in model.dfs_combined_note
 
 
-def test_combined_intercept_follows_its_written_derivation():
+def reproduces_printed_numbers(beta: float) -> bool:
+    """Whether some standard error makes beta print as OR 0.99 (95% CI 0.98-0.99), P < 0.001."""
+    se = np.linspace(1e-5, 0.02, 20001)
+    low, high = np.exp(beta - 1.959964 * se), np.exp(beta + 1.959964 * se)
+    p = 2 * stats.norm.sf(abs(beta) / se)
+    return bool(np.any((np.round(low, 2) == 0.98) & (np.round(high, 2) == 0.99) & (p < 0.001))) and round(
+        math.exp(beta), 2) == 0.99
+
+
+def test_h_score_feasible_range_is_exactly_the_betas_the_printed_numbers_allow():
+    low, high = load_bundled_model().alk_combined.terms[1].beta.feasible_range
+    assert reproduces_printed_numbers(low + 1e-6) and reproduces_printed_numbers(high - 1e-6)
+    assert not reproduces_printed_numbers(low - 1e-5) and not reproduces_printed_numbers(high + 1e-5)
+    assert not reproduces_printed_numbers(math.log(0.99))  # ln 0.99 lies just outside
+
+
+def test_combined_intercept_makes_the_mean_predicted_probability_one_half_in_a_simulated_1_to_1_cohort():
+    """An independent check of the score-equation derivation: draw the modelled cohort (Table 1 log-normals,
+    binormal Rad-score with AUC 0.763) and average the predicted probability."""
     model = load_bundled_model()
-    # log-odds 0 at Rad-score 0 and H-scores at the midpoint of the Table 1 medians (55 and 55.5).
-    assert model.alk_combined.linear_predictor({"rad_score": 0.0, "hla_i_hscore": 55.0,
-                                                "pdl1_hscore": 55.5}) == pytest.approx(0.0, abs=1e-12)
+    rng = np.random.default_rng(5)
+    n = 400_000
+    separation = (math.sqrt(2) * stats.norm.ppf(0.763)) ** 2
+    table_1 = {"hla_i_hscore": ((20, 64.5), (90, 167.75)), "pdl1_hscore": ((23, 75), (88, 114.25))}
+    mean_probability = 0.0
+    for group, sign in ((0, 1), (1, -1)):
+        values = {"rad_score": rng.normal(sign * separation / 2, math.sqrt(separation), n)}
+        for name, medians in table_1.items():
+            median, iqr = medians[group]
+            sigma = math.asinh(iqr / (2 * median)) / stats.norm.ppf(0.75)
+            draws = np.minimum(stats.lognorm(sigma, scale=median).rvs(n, random_state=rng), 300)
+            q1, q3 = np.percentile(draws, [25, 75])
+            assert np.median(draws) == pytest.approx(median, rel=0.01) and q3 - q1 == pytest.approx(iqr, rel=0.01)
+            values[name] = draws
+        log_odds = model.alk_combined.linear_predictor(values)
+        mean_probability += 0.5 * float(np.mean(1 / (1 + np.exp(-log_odds))))
+    assert mean_probability == pytest.approx(0.5, abs=0.002)
+    assert model.alk_combined.intercept.value == pytest.approx(2.21, abs=0.01)
+    # The old midpoint intercept, 1.11 at ln 0.99, left a 1:1 cohort at a mean predicted probability of about 0.40.
+    assert "0.40" in model.alk_combined.intercept.provenance.details["reason"]
+
+
+def test_both_alk_models_record_the_prior_their_intercept_holds_at():
+    model = load_bundled_model()
+    assert model.alk_radiomic.intercept_prior == 0.5 and model.alk_combined.intercept_prior == 0.5
+
+
+def test_intercepts_carry_a_stated_uncertainty():
+    model = load_bundled_model()
+    low, high = model.alk_radiomic.intercept.ci95
+    assert low < 0 < high and (high - low) / (2 * 1.959964) == pytest.approx(0.196, abs=0.002)
+    assert "standard error" in model.alk_radiomic.intercept.provenance.details["reason"]
+    assert model.alk_combined.intercept_centres["hla_i_hscore"] > 0
+
+
+def test_group_hazard_ratio_is_a_simulated_marginal_hazard_ratio_and_says_so():
+    group = load_bundled_model().dfs_radiomic.group_hazard_ratio
+    assert 2.0 < group.value < 6.0
+    assert group.provenance.details["method"].startswith("simulated, not observed")
 
 
 def test_model_file_round_trips_unchanged():
@@ -92,19 +155,20 @@ def test_model_file_round_trips_unchanged():
     assert model_to_json(load_bundled_model()) == text
 
 
-def test_rebuilding_reference_reproduces_bundled_standardization_and_cutoff(tmp_path, lidc_nodules):
+def test_rebuilding_reference_reproduces_the_bundled_model_file_exactly(tmp_path, lidc_nodules):
     from ALKRadiomicsLib.cli import main
 
+    bundled = load_bundled_model()
+    date = bundled.standardization[SIGNATURE_FEATURES[0]].mean.provenance.details["date"]
+    data = bundled.standardization[SIGNATURE_FEATURES[0]].mean.provenance.details["data"].split(":")[0]
     out = tmp_path / "rebuilt.json"
-    assert main(["build-reference", "--data", str(lidc_nodules), "--out", str(out)]) == 0
-    rebuilt, bundled = load_model(out), load_bundled_model()
-    assert rebuilt.reference.cases == bundled.reference.cases
-    for name in SIGNATURE_FEATURES:
-        for which in ("mean", "sd"):
-            a = getattr(rebuilt.standardization[name], which).value
-            b = getattr(bundled.standardization[name], which).value
-            assert a == pytest.approx(b, rel=1e-9, abs=1e-12), (name, which)
-    assert rebuilt.dfs_radiomic.cutoff.value == pytest.approx(bundled.dfs_radiomic.cutoff.value, rel=1e-9, abs=1e-12)
+    assert main(["build-reference", "--data", str(lidc_nodules), "--out", str(out), "--date", date]) == 0
+    rebuilt = json.loads(out.read_text())
+    original = json.loads(bundled_model_path().read_text())
+    # The data folder is written as given; everything else, every number included, is identical.
+    text = out.read_text().replace(str(lidc_nodules), data)
+    assert json.loads(text) | {"content_sha256": ""} == original | {"content_sha256": ""}
+    assert rebuilt["reference_population"]["cases"] == original["reference_population"]["cases"]
 
 
 def test_edited_model_fails_its_checksum(edited_model):
@@ -120,6 +184,10 @@ def test_edited_model_fails_its_checksum(edited_model):
     (lambda d: d["alk_radiomic"]["terms"][1]["beta"].pop("provenance"), "provenance"),
     (lambda d: d["dfs_radiomic"]["cutoff"]["provenance"].update(type="guessed"), "provenance type"),
     (lambda d: d.update(schema_version=99), "schema version"),
+    (lambda d: d.update(schema_version=1), "rebuild the bundled model with alk-radiomics build-reference"),
+    (lambda d: d["alk_radiomic"].pop("intercept_prior"), "intercept_prior"),
+    (lambda d: d["alk_combined"].update(intercept_prior=1.0), "intercept_prior"),
+    (lambda d: d["reference_population"]["feature_values"]["wavelet-LLH_ngtdm_Busyness"].pop(), "one value per case"),
     (lambda d: d["alk_radiomic"]["terms"][0]["beta"].update(value="big"), "finite number"),
 ])
 def test_model_failing_the_schema_is_refused_with_the_reason(edited_model, change, message):

@@ -44,7 +44,7 @@ def test_pdf_states_the_json_probability_risk_group_model_and_banner(lung2_repor
     text = pdf_text(lung2_report["pdf"])
     assert len(pypdf.PdfReader(str(lung2_report["pdf"])).pages) <= 2
     assert percent(document["alk"]["probability"]) in text
-    assert f"{document['dfs']['risk_group'].upper()} (cutoff" in text
+    assert f"{document['dfs']['risk_group'].upper()} risk group" in text
     assert document["model"]["name"] in text and document["model"]["sha256"] in text
     assert BANNER in text
     assert "demo-7" in text
@@ -186,3 +186,22 @@ def test_no_patient_identity_without_include_phi(sample_data, tmp_path, include_
                 assert shown, (kind, identity)
             else:
                 assert not shown, (kind, identity)
+
+
+def test_first_page_leads_with_the_verdict_and_every_page_names_the_case(lung2_report):
+    """Outside the reference population (lung2): said above the numbers, on page 1, with domain, interval
+    coverage, prior and research-use state; case and page number at the foot of every page."""
+    document = json.loads(lung2_report["json"].read_text())
+    pages = [page.extract_text() for page in pypdf.PdfReader(str(lung2_report["pdf"])).pages]
+    first = squash(pages[0])
+    headline = first.index(squash("Outside the bundled model's reference population"))
+    assert headline < first.index(squash(f"ALK rearrangement probability {percent(document['alk']['probability'])}"))
+    assert headline < first.index(squash("Risk group EXTRAPOLATION"))
+    for phrase in ("DFS model: outside", "Not covered:", "the prevalence the model's intercept holds at",
+                   BANNER, "EXTRAPOLATION, not a result"):
+        assert squash(phrase) in first, phrase
+    for number, text in enumerate(pages, start=1):
+        assert squash("Case demo-7") in squash(text) and f"page {number} of {len(pages)}" in text
+    html_text = lung2_report["html"].read_text()
+    assert html_text.index("Outside the bundled model&#x27;s reference population") < html_text.index(
+        "ALK rearrangement probability")

@@ -14,8 +14,9 @@ from ALKRadiomicsLib.scoring import score_case
 
 REQUIRED_KEYS = {
     "model": ["name", "version", "sha256", "calibrated"],
-    "alk": ["rad_score", "probability", "probability_interval", "prior", "combined_probability"],
-    "dfs": ["rad_risk_score", "risk_group", "cutoff"],
+    "alk": ["rad_score", "probability", "probability_uncertainty", "prior", "intercept_prior", "combined_probability",
+            "domain"],
+    "dfs": ["rad_risk_score", "risk_group", "cutoff", "probability_high_group", "domain"],
 }
 
 
@@ -42,7 +43,7 @@ def test_json_has_every_documented_key(case, scored):
             assert key in document[section], f"{section}.{key}"
     assert set(document["features"]) == set(load_bundled_model().feature_names)
     assert document["alk"]["combined_probability"] is None
-    assert document["model"]["calibrated"] is False
+    assert document["model"]["calibrated"] is False and document["research_use_only"] is True
     assert any("Research use only; not locally validated" in w for w in document["warnings"])
     assert document["dfs"]["risk_group"] in {"high", "low"}
 
@@ -57,12 +58,12 @@ def test_rad_score_and_probability_recomputed_by_hand_from_json_and_model_file(c
         term["beta"]["value"] * z[term["variable"]] for term in model["alk_radiomic"]["terms"])
     assert document["alk"]["rad_score"] == pytest.approx(rad_score, rel=1e-9, abs=1e-12)
     assert document["alk"]["probability"] == pytest.approx(1 / (1 + math.exp(-rad_score)), rel=1e-9, abs=1e-12)
-    low, high = document["alk"]["probability_interval"]
+    low, high = document["alk"]["probability_uncertainty"]["interval"]
     assert low <= document["alk"]["probability"] <= high
     rad_risk = sum(term["beta"]["value"] * z[term["variable"]] for term in model["dfs_radiomic"]["terms"])
     assert document["dfs"]["rad_risk_score"] == pytest.approx(rad_risk, rel=1e-9, abs=1e-12)
     assert document["dfs"]["risk_group"] == ("high" if rad_risk > model["dfs_radiomic"]["cutoff"]["value"] else "low")
-    low, high = document["dfs"]["rad_risk_interval"]
+    low, high = document["dfs"]["rad_risk_uncertainty"]["interval"]
     assert low <= document["dfs"]["rad_risk_score"] <= high
     for name, contribution in document["contributions"]["rad_score"].items():
         beta = next(t["beta"]["value"] for t in model["alk_radiomic"]["terms"] if t["variable"] == name)
@@ -73,11 +74,13 @@ def test_prevalence_lowers_the_probability_by_bayes_rule_on_the_odds(scored):
     at_study, at_five = scored("lung1"), scored("lung1", "--prevalence", "0.05")
     p, q = at_study["alk"]["probability"], at_five["alk"]["probability"]
     assert at_five["alk"]["prior"] == 0.05 and at_study["alk"]["prior"] == 0.5
-    assert at_five["alk"]["probability_at_study_prior"] == pytest.approx(p, rel=1e-12)
+    assert (at_study["alk"]["prior_source"], at_five["alk"]["prior_source"]) == ("model", "user")
+    assert at_five["alk"]["probability_at_intercept_prior"] == pytest.approx(p, rel=1e-12)
     # posterior odds = study odds x prior odds (the study's own prior odds are 1)
     assert q / (1 - q) == pytest.approx(p / (1 - p) * 0.05 / 0.95, rel=1e-9)
     assert q < p
-    for a, b in zip(at_study["alk"]["probability_interval"], at_five["alk"]["probability_interval"], strict=True):
+    for a, b in zip(at_study["alk"]["probability_uncertainty"]["interval"],
+                    at_five["alk"]["probability_uncertainty"]["interval"], strict=True):
         assert b / (1 - b) == pytest.approx(a / (1 - a) * 0.05 / 0.95, rel=1e-9)
 
 
@@ -87,7 +90,7 @@ def test_combined_probability_from_h_scores(scored):
     expected_logit = model.alk_combined.linear_predictor(
         {"rad_score": document["alk"]["rad_score"], "hla_i_hscore": 20, "pdl1_hscore": 23})
     assert document["alk"]["combined_probability"] == pytest.approx(1 / (1 + math.exp(-expected_logit)), rel=1e-9)
-    low, high = document["alk"]["combined_probability_interval"]
+    low, high = document["alk"]["combined_probability_uncertainty"]["interval"]
     assert low <= document["alk"]["combined_probability"] <= high
     # Lower H-scores (as in ALK-positive tumours, Table 1) raise the probability.
     higher = scored("lung1", "--hla", "90", "--pdl1", "88")
@@ -103,12 +106,16 @@ def test_n_stage_model_and_unpublished_combined_dfs_model(scored):
     assert scored("lung1", "--n-stage", "N0")["dfs"]["n_stage_hazard_ratio"] == 1.0
 
 
-def test_uncertainty_reports_both_parts(scored):
+def test_interval_reports_each_component_and_what_it_covers(scored):
     uncertainty = scored("lung2")["alk"]["probability_uncertainty"]
-    for part in ("coefficients", "outline"):
-        low, high = uncertainty[part]
-        assert uncertainty["interval"][0] <= low <= high <= uncertainty["interval"][1]
-    assert uncertainty["outline"][0] < uncertainty["outline"][1]  # the outline matters
+    components = uncertainty["components"]
+    assert set(components) == {"coefficients", "intercept", "reference", "rounding", "outline"}
+    assert sum(c["share"] for c in components.values()) == pytest.approx(1.0)
+    assert components["rounding"]["share"] == 0.0  # no H-scores: nothing rounded enters the Rad-score
+    assert components["outline"]["interval"][0] < components["outline"]["interval"][1]  # the outline matters
+    assert "95 % Monte Carlo interval" in uncertainty["covers"] and "Not covered" in uncertainty["covers"]
+    low, high = uncertainty["interval"]
+    assert low < scored("lung2")["alk"]["probability"] < high
 
 
 def test_scoring_uses_the_same_feature_values_as_extraction(load_real_case):
@@ -116,11 +123,36 @@ def test_scoring_uses_the_same_feature_values_as_extraction(load_real_case):
     assert score_case(case).features == extract(case)
 
 
-def test_out_of_reference_range_features_are_warned(scored):
-    # lung2 is a large tumour on 5 mm slices, unlike the thin-slice LIDC reference nodules.
-    warnings = scored("lung2")["warnings"]
-    assert any("outside the reference population's range" in w and "Busyness" in w for w in warnings)
-    assert any("5 mm slices" in w for w in warnings)
+def test_lung2_lies_outside_the_reference_population_and_says_so(scored):
+    # lung2 is a 48 cm3 tumour on 5 mm slices, unlike the small LIDC reference nodules.
+    document = scored("lung2")
+    domain = document["dfs"]["domain"]
+    assert domain["status"] == "outside" and document["dfs"]["extrapolated"] is True
+    busyness = next(f for f in domain["features"] if f["name"] == "wavelet-LLH_ngtdm_Busyness")
+    assert busyness["status"] == "outside" and busyness["z"] > 50 and busyness["percentile"] == 100
+    assert domain["volume"]["percentile"] == 100 and domain["volume"]["value"] > 40_000
+    assert document["dfs"]["risk_group_certain"] is False
+    assert document["domain_headline"].startswith("Outside the bundled model's reference population")
+    assert any("5 mm slices" in w for w in document["warnings"])
+
+
+def test_no_number_in_the_json_a_reader_cannot_read(scored):
+    """Nothing above 1e6 but counts and volumes (the old hazard ratio vs the cutoff was 1.8e33 on lung2)."""
+    def numbers(node, where=""):
+        if isinstance(node, dict):
+            for key, child in node.items():
+                yield from numbers(child, f"{where}.{key}")
+        elif isinstance(node, list):
+            for child in node:
+                yield from numbers(child, where)
+        elif isinstance(node, (int, float)) and not isinstance(node, bool):
+            yield where, node
+
+    for case in ("lung1", "lung2"):
+        large = [(w, v) for w, v in numbers(scored(case)) if abs(v) > 1e6 and not w.endswith(("volume_mm3", "count"))
+                 and not w.endswith(".volume.value")]
+        assert large == []
+        assert "hazard_ratio_vs_cutoff" not in scored(case)["dfs"]
 
 
 def test_summary_states_probability_risk_group_and_calibration(sample_data, capsys):
