@@ -70,10 +70,13 @@ def evaluate(model: Model, data: pd.DataFrame) -> dict:
         yc = data.loc[both, "alk"].to_numpy(int)
         combined = scores.loc[both, "combined"].to_numpy()
         auc_c, low_c, high_c = stats.auc_ci(yc, combined)
-        _, _, z, p = stats.delong_test(yc, combined, scores.loc[both, "rad_score"].to_numpy())
+        try:
+            _, _, z, p = stats.delong_test(yc, combined, scores.loc[both, "rad_score"].to_numpy())
+            delong = {"z": z, "p": p}
+        except ValueError as err:  # e.g. both scores rank a small cohort identically: no test is possible
+            delong = {"z": None, "p": None, "not_tested": str(err)}
         result["alk_combined"] = {"n": int(len(yc)), "auc": auc_c, "auc_ci95": [low_c, high_c],
-                                  "calibration": calibration(yc, combined),
-                                  "delong_vs_radiomic": {"z": z, "p": p}}
+                                  "calibration": calibration(yc, combined), "delong_vs_radiomic": delong}
     survival = (data["alk"] == 1) & data.get("dfs_months", pd.Series(index=data.index, dtype=float)).notna() \
         & data.get("event", pd.Series(index=data.index, dtype=float)).notna()
     if survival.sum() >= 4 and data.loc[survival, "event"].sum() > 0:

@@ -25,7 +25,7 @@ def validation_pdf(title: str, results: dict[str, dict], models: dict[str, Model
             result = results[label]
             scores = linear_predictors(model, data)
             figure = plt.figure(figsize=(8.27, 11.69))
-            banner = "" if model.calibrated else "RESEARCH USE ONLY; NOT LOCALLY VALIDATED - "
+            banner = "RESEARCH USE ONLY; NOT LOCALLY VALIDATED - " if model.research_use_only else ""
             figure.text(0.07, 0.965, f"{title}: {label}", fontsize=13, weight="bold")
             figure.text(0.07, 0.945, f"{banner}model {model.name} {model.version}, sha256 {model.sha256[:16]}...",
                         fontsize=8, color="#b00020" if banner else "black")

@@ -60,8 +60,9 @@ def summary_lines(training: Training) -> list[str]:
                   f"P {_p(models['lrt_combined_vs_clinicopathological']['p'])}; combined vs RAD-risk: chi2 "
                   f"{models['lrt_combined_vs_radiomic']['statistic']:.2f}, "
                   f"P {_p(models['lrt_combined_vs_radiomic']['p'])}"]
-    lines += ["", f"Model file: {model.name} {model.version}, calibrated: {str(model.calibrated).lower()}, "
-                  f"sha256 {model.sha256[:16]}...",
+    lines += ["", f"Model file: {model.name} {model.version}, calibrated: {str(model.calibrated).lower()} "
+                  f"(fitted on this cohort, so research use only until validated on other patients), "
+                  f"intercept prior {model.alk_radiomic.intercept_prior:.3f}, sha256 {model.sha256[:16]}...",
               "Seconds per stage: " + ", ".join(f"{k} {v:.1f}" for k, v in report["seconds_per_stage"].items())]
     return lines
 

@@ -91,3 +91,118 @@ def test_recalibrate_keeps_the_betas_and_fits_the_sites_intercept(site):
     positive_risk = local.dfs_radiomic.cutoff
     assert positive_risk.provenance.kind == "derived" and local.dfs_radiomic.group_hazard_ratio.ci95 is not None
     assert math.isfinite(local.alk_combined.intercept.value)
+
+
+def write_cohort(folder, name: str, rows: list[dict]) -> str:
+    path = folder / f"{name}.csv"
+    with open(path, "w", newline="") as handle:
+        writer = csv.DictWriter(handle, fieldnames=list(rows[0]))
+        writer.writeheader()
+        writer.writerows(rows)
+    return str(path)
+
+
+def cohort_rows(folder) -> list[dict]:
+    with open(folder / "cohort.csv", newline="") as handle:
+        return list(csv.DictReader(handle))
+
+
+def score_json(sample_data, tmp_path, *extra: str) -> dict:
+    out = tmp_path / f"score{len(list(tmp_path.iterdir()))}.json"
+    assert main(["score", "--image", str(sample_data / "lung1_image.nrrd"), "--mask",
+                 str(sample_data / "lung1_label.nrrd"), "--no-outline-uncertainty", "--json", str(out), *extra]) == 0
+    return json.loads(out.read_text())
+
+
+def test_prior_travels_with_a_model_recalibrated_at_25_percent(site, sample_data, tmp_path):
+    folder, _, _ = site
+    rows = cohort_rows(folder)
+    chosen = [r for r in rows if r["alk"] == "1"][:30] + [r for r in rows if r["alk"] == "0"][:90]
+    assert len(chosen) == 120
+    cohort = write_cohort(tmp_path, "cohort25", chosen)
+    model_path = tmp_path / "local25.json"
+    assert main(["recalibrate", cohort, "--features", str(folder / "features.csv"), "--out", str(model_path)]) == 0
+    local = load_model(model_path)
+    assert local.alk_radiomic.intercept_prior == 0.25 and local.alk_combined.intercept_prior == 0.25
+    plain = score_json(sample_data, tmp_path, "--model", str(model_path))
+    same = score_json(sample_data, tmp_path, "--model", str(model_path), "--prevalence", "0.25")
+    half = score_json(sample_data, tmp_path, "--model", str(model_path), "--prevalence", "0.5")
+    assert plain["alk"]["prior"] == 0.25 and plain["alk"]["prior_source"] == "model"
+    assert same["alk"]["probability"] == pytest.approx(plain["alk"]["probability"], rel=1e-12)
+    p, q = plain["alk"]["probability"], half["alk"]["probability"]
+    assert (q / (1 - q)) / (p / (1 - p)) == pytest.approx((0.5 / 0.5) / (0.25 / 0.75), rel=1e-9)
+    assert plain["research_use_only"] is True  # recalibrated is not validated
+
+
+def test_recalibrate_refuses_twelve_patients_and_flags_them_when_forced(site, sample_data, tmp_path, capsys):
+    folder, _, _ = site
+    cohort = write_cohort(tmp_path, "twelve", cohort_rows(folder)[:12])
+    out = tmp_path / "twelve.json"
+    arguments = ["recalibrate", cohort, "--features", str(folder / "features.csv"), "--out", str(out)]
+    assert main(arguments) == 2
+    error = capsys.readouterr().err.strip()
+    assert "cannot support a recalibration" in error and "\n" not in error and not out.exists()
+    assert main(arguments + ["--force"]) == 0
+    flagged = load_model(out)
+    assert flagged.flags and flagged.research_use_only
+    report = tmp_path / "flagged.pdf"
+    document = score_json(sample_data, tmp_path, "--model", str(out), "--report", str(report))
+    assert document["research_use_only"] is True
+    assert any(w.startswith("The model file was flagged when it was made") for w in document["warnings"])
+    pypdf = pytest.importorskip("pypdf")
+    assert "RESEARCH USE ONLY; NOT LOCALLY VALIDATED" in pypdf.PdfReader(str(report)).pages[0].extract_text()
+
+
+def test_recalibrate_on_random_labels_is_refused_or_flagged_and_never_validated(site, sample_data, tmp_path):
+    folder, _, _ = site
+    rows = cohort_rows(folder)[:39]
+    labels = np.random.default_rng(11).permutation([r["alk"] for r in rows])
+    shuffled = [r | {"alk": a} for r, a in zip(rows, labels, strict=True)]
+    out = tmp_path / "random.json"
+    arguments = ["recalibrate", write_cohort(tmp_path, "random", shuffled), "--features",
+                 str(folder / "features.csv"), "--out", str(out)]
+    if main(arguments) == 0:
+        assert load_model(out).flags
+    else:
+        assert not out.exists() and main(arguments + ["--force"]) == 0
+    assert score_json(sample_data, tmp_path, "--model", str(out))["research_use_only"] is True
+
+
+def test_validation_record_lifts_the_banner_only_when_it_passes_the_gates(site, sample_data, tmp_path):
+    from dataclasses import replace
+
+    from ALKRadiomicsLib.model import model_to_json
+    from ALKRadiomicsLib.model.validation import ValidationRecord
+
+    folder, _, _ = site
+    bundled_reference = set(load_bundled_model().reference.cases)
+    unseen = [r for r in cohort_rows(folder) if r["id"] not in bundled_reference]
+    cohort = write_cohort(tmp_path, "unseen", unseen)
+    # The site shares LIDC nodules with the bundled model's reference: those cannot validate it.
+    assert main(["validate", str(folder / "cohort.csv"), "--features", str(folder / "features.csv"),
+                 "--record", str(tmp_path / "refused.json")]) == 2
+    recorded = tmp_path / "validated.json"
+    assert main(["validate", cohort, "--features", str(folder / "features.csv"), "--record", str(recorded)]) == 0
+    model = load_model(recorded)
+    assert model.validation.alk_positive + model.validation.alk_negative == len(unseen) >= 90
+    assert model.research_use_only and any("ALK-negative patients" in f for f in model.validation.failures())
+    assert score_json(sample_data, tmp_path, "--model", str(recorded))["research_use_only"] is True
+
+    # A record that passes every gate (as a large external cohort would give) lifts it, said as the file's claim.
+    passing = replace(model.validation, alk_positive=180, alk_negative=240, auc=0.78, auc_ci95=(0.74, 0.82),
+                      calibration_slope=0.95, calibration_slope_ci95=(0.8, 1.1), dfs_events=70, c_index=0.7,
+                      group_hazard_ratio=2.1, logrank_p=0.001)
+    assert isinstance(passing, ValidationRecord) and passing.passes
+    strong = tmp_path / "strong.json"
+    strong.write_text(model_to_json(replace(model, validation=passing)))
+    document = score_json(sample_data, tmp_path, "--model", str(strong))
+    assert document["research_use_only"] is False
+    assert document["validation_claim"].startswith("the model file claims a validation")
+
+    # Patients that fitted a model cannot validate it.
+    local = tmp_path / "local.json"
+    assert main(["recalibrate", str(folder / "cohort.csv"), "--features", str(folder / "features.csv"),
+                 "--out", str(local)]) == 0
+    assert main(["validate", str(folder / "cohort.csv"), "--features", str(folder / "features.csv"), "--model",
+                 str(local), "--record", str(tmp_path / "self.json")]) == 2
+    assert not (tmp_path / "self.json").exists()
