@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import json
 import re
+from pathlib import Path
 
 from ALKRadiomicsLib.cli import main
-from conftest import REPOSITORY
+
+REPOSITORY = Path(__file__).resolve().parents[2]
 
 
 def documented_keys() -> list[str]:
