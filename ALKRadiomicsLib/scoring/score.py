@@ -16,7 +16,7 @@ import SimpleITK as sitk
 
 from .. import __version__
 from ..errors import InputError
-from ..features import ExtractionSettings
+from ..features import ExtractionSettings, compute_features
 from ..features.preprocess import label_bounding_box
 from ..features.signature import compute_features_of_shifted_outlines
 from ..io import Case
@@ -132,8 +132,7 @@ def score_case(case: Case, *, model: Model | None = None, hla: float | None = No
     monte_carlo = MonteCarlo(model, by_outline, h_scores, draws=draws)
     joint = monte_carlo.simulate()
     alone = {c: monte_carlo.simulate(frozenset({c})) for c in COMPONENTS}
-    statement = covers(model, draws) if len(by_outline) > 1 else covers(model, draws).replace(
-        ", and the outline +-1 mm", "; not the outline (outline uncertainty was switched off or impossible)")
+    statement = covers(model, draws, outline=len(by_outline) > 1)
 
     def uncertainty(attribute: str, transform: Callable[[float], float] = lambda x: x) -> Uncertainty:
         result = spread(getattr(joint, attribute), {k: getattr(v, attribute) for k, v in alone.items()})
@@ -251,8 +250,6 @@ def _features_by_outline(case: Case, model: Model, settings: ExtractionSettings,
                          warnings: list[str]) -> dict[str, dict[str, float]]:
     """Features of the outline as drawn and, with ``perturb``, moved in and out by 1 mm."""
     if not perturb:
-        from ..features import compute_features
-
         return {"as drawn": compute_features(case.image, case.mask, model.feature_names, label=case.label,
                                              settings=settings)}
     values, skipped = compute_features_of_shifted_outlines(case.image, case.mask, model.feature_names,

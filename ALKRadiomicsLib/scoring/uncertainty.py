@@ -39,11 +39,12 @@ NOT_COVERED = ("the difference between the reference population and the paper's 
                "reconstruction kernels, and any error in the model itself")
 
 
-def covers(model: Model, draws: int = DRAWS) -> str:
+def covers(model: Model, draws: int = DRAWS, outline: bool = True) -> str:
     """The sentence every printed interval carries."""
-    return (f"95 % Monte Carlo interval ({draws} draws): published coefficient CIs, intercept, reference-population "
-            f"sampling (bootstrap of its {len(model.reference.cases)} cases), rounded H-score ORs, and the outline "
-            f"+-1 mm. Not covered: {NOT_COVERED}.")
+    parts = (f"published coefficient CIs, intercept, reference-population sampling (bootstrap of its "
+             f"{len(model.reference.cases)} cases), rounded H-score ORs")
+    parts += ", and the outline +-1 mm" if outline else "; not the outline (outline uncertainty was off or impossible)"
+    return f"95 % Monte Carlo interval ({draws} draws): {parts}. Not covered: {NOT_COVERED}."
 
 
 @dataclass(frozen=True)
