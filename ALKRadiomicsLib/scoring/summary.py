@@ -108,3 +108,34 @@ def summary_text(result: CaseResult, top_features: int = 3) -> str:
     if result.warnings:
         lines += ["", "Warnings:"] + [f"  - {w}" for w in result.warnings]
     return "\n".join(lines)
+
+
+def summary_html(result: CaseResult, top_features: int = 3) -> str:
+    """The Slicer panel's (and web page's) result, verdict first: the same phrases as the reports."""
+    from html import escape
+
+    alk, dfs = result.alk, result.dfs
+    red = "<b style='color:#b00020'>{}</b>"
+    lines = []
+    if result.domain_headline:
+        lines.append(red.format(escape(result.domain_headline)))
+    if result.research_use_only:
+        lines.append(red.format(BANNER))
+    lines += [
+        f"Model domain: {escape(domain_phrase(result))}",
+        "ALK probability <b>" + escape(probability_phrase(alk.probability, alk.probability_uncertainty,
+                                                          alk.extrapolated)) + f"</b>, {escape(prior_phrase(alk))}",
+        f"Rad-score {alk.rad_score:+.2f}",
+    ]
+    if alk.combined_probability is not None:
+        lines.append("Combined with H-scores: <b>" + escape(probability_phrase(
+            alk.combined_probability, alk.combined_probability_uncertainty, alk.extrapolated)) + "</b>")
+    lines.append(f"RAD-risk {dfs.rad_risk_score:+.2f}: <b>{escape(risk_group_phrase(result))}</b>")
+    drivers = result.largest_rad_score_contributions(top_features)
+    lines.append("Top contributions: " + ", ".join(f"{escape(f.label)} {f.contribution_rad_score:+.2f}"
+                                                   for f in drivers))
+    lines.append(f"Intervals: {escape(alk.rad_score_uncertainty.covers)}")
+    lines.append(f"Model {escape(result.model.name)} {escape(result.model.version)}. "
+                 f"{escape(research_use_phrase(result))}")
+    lines += [f"<span style='color:#b00020'>{escape(w)}</span>" for w in result.warnings]
+    return "<br>".join(lines)

@@ -162,3 +162,13 @@ def test_summary_states_probability_risk_group_and_calibration(sample_data, caps
     assert "RESEARCH USE ONLY; NOT LOCALLY VALIDATED" in text
     assert "ALK rearrangement probability:" in text and "95 % interval" in text
     assert "risk group" in text
+
+
+def test_panel_html_leads_with_the_verdict(load_real_case):
+    from ALKRadiomicsLib.scoring.summary import summary_html
+
+    text = summary_html(score_case(load_real_case("lung2")))
+    first = text.split("<br>")[0]
+    assert "Outside the bundled model&#x27;s reference population" in first
+    assert text.index("RESEARCH USE ONLY") < text.index("ALK probability")
+    assert "EXTRAPOLATION, not a result" in text and "Not covered" in text
