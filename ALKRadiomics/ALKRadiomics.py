@@ -40,7 +40,6 @@ if (_CHECKOUT / "ALKRadiomicsLib").is_dir() and str(_CHECKOUT) not in sys.path:
 
 NOT_GIVEN = -1.0  # H-score spin boxes show "not given" at this value
 N_STAGES = ("not given", "N0", "N1-2")
-REQUIREMENTS = Path(__file__).resolve().parent / "Resources" / "requirements.txt"
 CITATION = ("Han Y, Feng W, Li H, Wang H, Ye Z. Radiomic features and tumor immune microenvironment associated with "
             "anaplastic lymphoma kinase-rearranged lung adenocarcinoma and their prognostic value.")
 
@@ -279,21 +278,27 @@ class ALKRadiomicsLogic(ScriptedLoadableModuleLogic):
         return ALKRadiomicsParameterNode(super().getParameterNode())
 
     def ensureDependencies(self, askUser: bool = True) -> bool:
-        """Install the packages Slicer does not ship (Resources/requirements.txt), after asking."""
-        requirements = [line.strip() for line in REQUIREMENTS.read_text().splitlines()
-                        if line.strip() and not line.startswith("#")]
-        missing = [r for r in requirements if importlib.util.find_spec(_module_of(r)) is None]
-        if not missing:
-            return True
-        if askUser and not slicer.util.confirmOkCancelDisplay(
+        """Install what the library needs and Slicer lacks, after one question, never changing a package
+        Slicer ships (ALKRadiomicsLib.dependencies pins every installed one); True once all is there."""
+        from ALKRadiomicsLib.dependencies import ensure
+
+        try:
+            import slicer.packaging as packaging  # 5.12+: pip with constraints and a progress dialog
+        except ImportError:
+            packaging = None
+
+        def install(requirements, constraints) -> None:
+            if packaging is not None:
+                packaging.pip_install(requirements, constraints=constraints, requester="ALK Radiomics")
+            else:  # 5.10: slicer.util.pip_install passes a list through as pip's arguments
+                slicer.util.pip_install([*requirements, "-c", str(constraints)])
+
+        def ask(missing) -> bool:
+            return not askUser or slicer.util.confirmOkCancelDisplay(
                 _("ALK Radiomics needs these Python packages:") + "\n" + "\n".join(missing) + "\n"
-                + _("Install them now (a few minutes, needs internet)?")):
-            return False
-        if hasattr(slicer, "packaging") and hasattr(slicer.packaging, "pip_ensure"):
-            slicer.packaging.pip_ensure(missing)
-        else:
-            slicer.util.pip_install(missing)
-        return True
+                + _("Install them now (a few minutes, needs internet)? Nothing Slicer ships is changed."))
+
+        return ensure(ask=ask, install=install)
 
     def segmentEditorNode(self):
         node = slicer.mrmlScene.GetSingletonNode("ALKRadiomics", "vtkMRMLSegmentEditorNode")
@@ -449,12 +454,6 @@ class ALKRadiomicsLogic(ScriptedLoadableModuleLogic):
         features = extract(case, all_features=True)
         text = "feature,value\n" + "".join(f"{k},{v!r}\n" for k, v in features.items())
         return write_text_atomic(csvPath, text)
-
-
-def _module_of(requirement: str) -> str:
-    """The import name of a requirement line such as 'PyWavelets>=1.4'."""
-    name = requirement.split(">")[0].split("=")[0].split("<")[0].strip().lower()
-    return {"pywavelets": "pywt", "simpleitk": "SimpleITK"}.get(name, name)
 
 
 class ALKRadiomicsTest(ScriptedLoadableModuleTest):
