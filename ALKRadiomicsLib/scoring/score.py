@@ -93,13 +93,16 @@ def at_prior(log_odds: float, regression: Regression, prior: float) -> float:
 
 def score_case(case: Case, *, model: Model | None = None, hla: float | None = None, pdl1: float | None = None,
                n_stage: str | None = None, prevalence: float | None = None,
-               outline_uncertainty: bool = True, draws: int = DRAWS) -> CaseResult:
+               outline_uncertainty: bool = True, draws: int = DRAWS,
+               progress: Callable[[str, float], None] | None = None) -> CaseResult:
     """Score a validated case (paper sections 2.4-2.5; DESIGN sections 4-5).
 
     ``hla`` and ``pdl1`` are H-scores (0-300), both or neither; ``n_stage`` is "N0" or "N1-2";
     ``prevalence`` is the ALK prevalence for the displayed probability (default: the prevalence the
-    model's intercept holds at, ``intercept_prior``).
+    model's intercept holds at, ``intercept_prior``). ``progress(stage, fraction)`` is called between the
+    stages (a front end updates its progress bar there, and may raise to cancel).
     """
+    report = progress or (lambda stage, fraction: None)
     model = load_bundled_model() if model is None else model
     hla = check_h_score(hla, "HLA-I")
     pdl1 = check_h_score(pdl1, "PD-L1")
@@ -117,9 +120,11 @@ def score_case(case: Case, *, model: Model | None = None, hla: float | None = No
                            if model.calibrated else "."))
     warnings.extend(f"The model file was flagged when it was made: {flag}" for flag in model.flags)
 
+    report("reviewing the outline", 0.0)
     # One pass over the (CT-sized) mask for the outline's extent, shared by the steps below.
     extent = label_bounding_box(sitk.GetArrayViewFromImage(case.mask) == case.label)
     outline = _outline_review(case, extent, warnings)
+    report("computing the signature features", 0.15)
     by_outline = _features_by_outline(case, model, settings, outline_uncertainty, warnings)
     features = by_outline["as drawn"]
     z = model.standardize(features)
@@ -129,6 +134,7 @@ def score_case(case: Case, *, model: Model | None = None, hla: float | None = No
     warnings.extend(d.reason for d in domains.values() if d.status != "inside")
 
     h_scores = {"hla_i_hscore": hla, "pdl1_hscore": pdl1} if hla is not None else None
+    report("computing the uncertainty", 0.75)
     monte_carlo = MonteCarlo(model, by_outline, h_scores, draws=draws)
     joint = monte_carlo.simulate()
     alone = {c: monte_carlo.simulate(frozenset({c})) for c in COMPONENTS}
@@ -165,6 +171,7 @@ def score_case(case: Case, *, model: Model | None = None, hla: float | None = No
     high_fraction = float(np.mean(joint.rad_risk > joint.cutoff))
     dfs = _dfs_result(model, risk, uncertainty("rad_risk"), high_fraction, domains["dfs"], stage, warnings)
     reports = _feature_reports(model, features, z)
+    report("done", 1.0)
     return CaseResult(
         model=ModelIdentity(model.name, model.version, model.sha256, model.calibrated, model.path),
         research_use_only=model.research_use_only,
