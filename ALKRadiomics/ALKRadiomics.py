@@ -407,25 +407,10 @@ class ALKRadiomicsLogic(ScriptedLoadableModuleLogic):
             slicer.modules.plots.logic().ShowChartInLayout(chart)
 
     def resultHtml(self, result) -> str:
-        from ALKRadiomicsLib.report.content import percent
+        """The result as the panel shows it: the library's summary, verdict (domain, research use) first."""
+        from ALKRadiomicsLib.scoring.summary import summary_html
 
-        alk, dfs = result.alk, result.dfs
-        interval = alk.probability_uncertainty.interval
-        prior = "the study's 1:1 design" if alk.prior_is_study_design else f"prevalence {percent(alk.prior)}"
-        lines = []
-        if not result.model.calibrated:
-            lines.append("<b style='color:#b00020'>RESEARCH USE ONLY; NOT LOCALLY VALIDATED</b>")
-        lines += [f"ALK probability <b>{percent(alk.probability)}</b> ({percent(interval.low)} to "
-                  f"{percent(interval.high)}), at {prior}; Rad-score {alk.rad_score:+.2f}"]
-        if alk.combined_probability is not None:
-            lines.append(f"Combined with H-scores: <b>{percent(alk.combined_probability)}</b>")
-        lines.append(f"RAD-risk {dfs.rad_risk_score:+.2f}: <b>{dfs.risk_group.upper()}</b> DFS risk group"
-                     + ("" if dfs.risk_group_certain else " (uncertain)"))
-        drivers = result.largest_rad_score_contributions(3)
-        lines.append("Top contributions: " + ", ".join(f"{f.label} {f.contribution_rad_score:+.2f}" for f in drivers))
-        lines.append(f"Model {result.model.name} {result.model.version}")
-        lines += [f"<span style='color:#b00020'>{w}</span>" for w in result.warnings]
-        return "<br>".join(lines)
+        return summary_html(result)
 
     def exportReport(self, result, case, pdfPath: str) -> list[Path]:
         """PDF and JSON beside it; DICOM SR and SEG too when the CT came from the DICOM database."""
