@@ -109,17 +109,3 @@ def test_cmake_lists_files_that_exist():
     assert "slicerMacroBuildScriptedModule" in cmake
     top = (REPOSITORY / "CMakeLists.txt").read_text()
     assert "add_subdirectory(ALKRadiomics)" in top and "add_subdirectory(ALKRadiomicsLib)" in top
-
-
-def test_extension_metadata_agrees_across_cmake_s4ext_and_catalog_entry():
-    import json
-
-    catalog = json.loads((REPOSITORY / "ALKRadiomics.json").read_text())
-    s4ext = dict(line.split(" ", 1) for line in (REPOSITORY / "ALKRadiomics.s4ext").read_text().splitlines()
-                 if line and not line.startswith("#") and " " in line)
-    cmake = (REPOSITORY / "CMakeLists.txt").read_text()
-    assert {"$schema", "category", "scm_url"} <= set(catalog)
-    assert catalog["category"] == s4ext["category"] == "Chest Imaging"
-    assert f'set(EXTENSION_CATEGORY "{catalog["category"]}")' in cmake
-    assert catalog["scm_url"] == s4ext["scmurl"]
-    assert catalog["build_dependencies"] == [] and s4ext["depends"] == "NA"  # SlicerRadiomics only recommended
