@@ -1,16 +1,16 @@
 """ALKRadiomics: the 3D Slicer panel. Click a nodule, review the outline, Score, Export.
 
 Five parts, as in Slicer's scripted-module template: the module (metadata), the parameter node
-(every input, saved with the scene), the Widget (wiring only), the Logic (MRML nodes <-> the
-ALKRadiomicsLib library, usable without the Widget) and the self-test. All computing is done by
-ALKRadiomicsLib; nothing here computes features, scores, outlines or reports itself.
+(every input, saved with the scene), the Widget (wiring only), the Logic (a thin layer over
+ALKRadiomicsLib.logic.NoduleLogic, which holds everything that is not Qt and is tested on the
+slicer-core wheel) and the self-test. Nothing here computes, assembles outputs or parses
+requirements: ALKRadiomicsLib does. Needs 3D Slicer 5.10 or later; an older Slicer shows that
+sentence instead of the panel.
 """
 
 from __future__ import annotations
 
-import concurrent.futures
 import importlib.util
-import json
 import logging
 import os
 import sys
@@ -20,8 +20,6 @@ from typing import Annotated
 
 import qt
 import slicer
-import vtk
-from slicer import vtkMRMLMarkupsFiducialNode, vtkMRMLScalarVolumeNode, vtkMRMLSegmentationNode, vtkMRMLTableNode
 from slicer.i18n import tr as _
 from slicer.parameterNodeWrapper import Choice, WithinRange, parameterNodeWrapper
 from slicer.ScriptedLoadableModule import (
@@ -32,6 +30,21 @@ from slicer.ScriptedLoadableModule import (
 )
 from slicer.util import VTKObservationMixin
 
+MINIMUM_SLICER = (5, 10)
+try:  # the Markups classes join the slicer namespace at module set-up only from 5.10 on
+    from slicer import vtkMRMLMarkupsFiducialNode, vtkMRMLScalarVolumeNode, vtkMRMLSegmentationNode, vtkMRMLTableNode
+except ImportError:
+    vtkMRMLMarkupsFiducialNode = vtkMRMLScalarVolumeNode = vtkMRMLSegmentationNode = vtkMRMLTableNode = None
+
+
+def _slicerVersion() -> tuple[int, int]:
+    app = getattr(slicer, "app", None)
+    return (int(app.majorVersion), int(app.minorVersion)) if app is not None else MINIMUM_SLICER
+
+
+SUPPORTED = _slicerVersion() >= MINIMUM_SLICER and vtkMRMLMarkupsFiducialNode is not None
+UNSUPPORTED_MESSAGE = "ALK Radiomics needs 3D Slicer {minimum} or later; this is {version}. Please update Slicer."
+
 # In a source checkout ("Add module path" of <checkout>/ALKRadiomics) the library sits one folder up;
 # in the installed extension it is installed beside this file.
 _CHECKOUT = Path(__file__).resolve().parent.parent
@@ -39,6 +52,7 @@ if (_CHECKOUT / "ALKRadiomicsLib").is_dir() and str(_CHECKOUT) not in sys.path:
     sys.path.insert(0, str(_CHECKOUT))
 
 NOT_GIVEN = -1.0  # H-score spin boxes show "not given" at this value
+MODEL_PRIOR = 0.0  # the prevalence spin box shows "the model's prior" at this value
 N_STAGES = ("not given", "N0", "N1-2")
 CITATION = ("Han Y, Feng W, Li H, Wang H, Ye Z. Radiomic features and tumor immune microenvironment associated with "
             "anaplastic lymphoma kinase-rearranged lung adenocarcinoma and their prognostic value.")
@@ -48,32 +62,40 @@ class ALKRadiomics(ScriptedLoadableModule):
     def __init__(self, parent):
         ScriptedLoadableModule.__init__(self, parent)
         self.parent.title = _("ALK Radiomics")
-        self.parent.categories = [_("Chest Imaging")]
-        self.parent.dependencies = []
+        self.parent.categories = [_("Quantification")]
+        self.parent.dependencies = ["Markups", "Segmentations", "Plots"]
         self.parent.contributors = ["ALKRadiomics developers"]
         self.parent.helpText = _(
             "One-click lung nodule segmentation, then the published CT radiomics signature of ALK-rearranged lung "
             "adenocarcinoma: ALK probability (Rad-score, and the combined model with HLA-I/PD-L1 H-scores) and the "
-            "RAD-risk disease-free-survival group, with uncertainty and a per-case report.<br><br>"
-            "<b>Research use only; not locally validated</b> unless the model was recalibrated on local patients "
-            "(<code>alk-radiomics recalibrate</code>).<br><br>Paper: " + CITATION)
+            "RAD-risk disease-free-survival group, with the model's domain, a Monte Carlo uncertainty interval and "
+            "a per-case report.<br><br><b>Research use only; not locally validated</b> unless the model file "
+            "carries a validation on independent patients that passes the stated gates.<br><br>Paper: ") + CITATION
+        if not SUPPORTED:
+            self.parent.helpText = UNSUPPORTED_MESSAGE.format(minimum="{}.{}".format(*MINIMUM_SLICER),
+                                                              version="{}.{}".format(*_slicerVersion()))
         self.parent.acknowledgementText = _(
             "Feature definitions follow pyradiomics (van Griethuysen et al., Cancer Research 2017). The bundled "
             "model's standardization comes from LIDC-IDRI (Armato et al., Medical Physics 2011; CC BY 3.0).")
 
 
-@parameterNodeWrapper
-class ALKRadiomicsParameterNode:
-    inputVolume: vtkMRMLScalarVolumeNode
-    segmentation: vtkMRMLSegmentationNode
-    segmentId: str = ""
-    seed: vtkMRMLMarkupsFiducialNode
-    hlaHScore: Annotated[float, WithinRange(NOT_GIVEN, 300)] = NOT_GIVEN
-    pdl1HScore: Annotated[float, WithinRange(NOT_GIVEN, 300)] = NOT_GIVEN
-    nStage: Annotated[str, Choice(list(N_STAGES))] = N_STAGES[0]
-    prevalencePercent: Annotated[float, WithinRange(0.1, 99.9)] = 50.0
-    modelPath: str = ""
-    resultsTable: vtkMRMLTableNode
+if SUPPORTED:  # the parameter node's node types exist only on a supported Slicer
+    @parameterNodeWrapper
+    class ALKRadiomicsParameterNode:
+        inputVolume: vtkMRMLScalarVolumeNode
+        segmentation: vtkMRMLSegmentationNode
+        segmentId: str = ""
+        seed: vtkMRMLMarkupsFiducialNode
+        hlaHScore: Annotated[float, WithinRange(NOT_GIVEN, 300)] = NOT_GIVEN
+        pdl1HScore: Annotated[float, WithinRange(NOT_GIVEN, 300)] = NOT_GIVEN
+        nStage: Annotated[str, Choice(list(N_STAGES))] = N_STAGES[0]
+        prevalencePercent: Annotated[float, WithinRange(MODEL_PRIOR, 99.9)] = MODEL_PRIOR
+        modelPath: str = ""
+        resultsTable: vtkMRMLTableNode
+
+
+class ScoringCancelled(Exception):
+    """Raised from the progress callback when the user clicks Cancel."""
 
 
 class ALKRadiomicsWidget(ScriptedLoadableModuleWidget, VTKObservationMixin):
@@ -85,11 +107,15 @@ class ALKRadiomicsWidget(ScriptedLoadableModuleWidget, VTKObservationMixin):
         self.logic = None
         self._parameterNode = None
         self._parameterNodeGuiTag = None
-        self._scoring = None  # (future, case name) while a score runs
+        self._editObservations = []
+        self._cancelRequested = False
         self._lastScore = None  # (result, case) of the last finished score
 
     def setup(self) -> None:
         ScriptedLoadableModuleWidget.setup(self)
+        if not SUPPORTED:
+            self.layout.addWidget(qt.QLabel(self.parent.helpText))
+            return
         uiWidget = slicer.util.loadUI(self.resourcePath("UI/ALKRadiomics.ui"))
         self.layout.addWidget(uiWidget)
         self.ui = slicer.util.childWidgetVariables(uiWidget)
@@ -103,6 +129,7 @@ class ALKRadiomicsWidget(ScriptedLoadableModuleWidget, VTKObservationMixin):
 
         self.addObserver(slicer.mrmlScene, slicer.mrmlScene.StartCloseEvent, self.onSceneStartClose)
         self.addObserver(slicer.mrmlScene, slicer.mrmlScene.EndCloseEvent, self.onSceneEndClose)
+        self.ui.inputVolumeSelector.connect("currentNodeChanged(vtkMRMLNode*)", self.onInputVolumeChanged)
         self.ui.segmentationSelector.connect("currentNodeChanged(vtkMRMLNode*)", self.onSegmentationChanged)
         self.ui.segmentSelector.connect("currentSegmentChanged(QString)", self.onSegmentChanged)
         self.ui.segmentButton.connect("clicked(bool)", self.onSegment)
@@ -119,17 +146,31 @@ class ALKRadiomicsWidget(ScriptedLoadableModuleWidget, VTKObservationMixin):
         self.initializeParameterNode()
 
     def cleanup(self) -> None:
+        self._stopObservingEdits()
         self.removeObservers()
 
     def enter(self) -> None:
+        if not SUPPORTED:
+            return
+        self.ui.segmentEditorWidget.installKeyboardShortcuts()
         self.initializeParameterNode()
 
     def exit(self) -> None:
+        if not SUPPORTED:
+            return
+        # As Slicer's Segment Editor module does: no effect keeps grabbing clicks in other modules.
+        self.ui.segmentEditorWidget.setActiveEffect(None)
+        self.ui.segmentEditorWidget.uninstallKeyboardShortcuts()
+        self.ui.segmentEditorWidget.removeViewObservations()
         if self._parameterNode:
             self._parameterNode.disconnectGui(self._parameterNodeGuiTag)
             self._parameterNodeGuiTag = None
 
     def onSceneStartClose(self, caller, event) -> None:
+        self.ui.segmentEditorWidget.setActiveEffect(None)
+        self.ui.segmentEditorWidget.removeViewObservations()
+        self._stopObservingEdits()
+        self._lastScore = None
         self.setParameterNode(None)
 
     def onSceneEndClose(self, caller, event) -> None:
@@ -139,7 +180,7 @@ class ALKRadiomicsWidget(ScriptedLoadableModuleWidget, VTKObservationMixin):
     def initializeParameterNode(self) -> None:
         self.setParameterNode(self.logic.getParameterNode())
         if not self._parameterNode.inputVolume:
-            self._parameterNode.inputVolume = slicer.mrmlScene.GetFirstNodeByClass("vtkMRMLScalarVolumeNode")
+            self._parameterNode.inputVolume = self.logic.firstCtVolume()
         if not self._parameterNode.seed:
             self._parameterNode.seed = self.logic.seedNode()
         self.ui.seedPlaceWidget.setCurrentNode(self._parameterNode.seed)
@@ -157,27 +198,35 @@ class ALKRadiomicsWidget(ScriptedLoadableModuleWidget, VTKObservationMixin):
         if self._parameterNode:
             self._parameterNode.modelPath = path or ""
 
+    def onInputVolumeChanged(self, node) -> None:
+        self.ui.segmentEditorWidget.setSourceVolumeNode(node)  # the editor paints on the CT being scored
+        self.updateReview()
+
     def onSegmentationChanged(self, node) -> None:
         self.ui.segmentSelector.setCurrentNode(node)
         self.ui.segmentEditorWidget.setSegmentationNode(node)
         self.ui.segmentEditorWidget.setSourceVolumeNode(self._parameterNode.inputVolume if self._parameterNode
                                                         else None)
-        self.removeObservers(self.onSegmentationEdited)
+        self._stopObservingEdits()
         if node:
-            self.addObserver(node, vtk.vtkCommand.ModifiedEvent, self.onSegmentationEdited)
+            self._editObservations = self.logic.nodules.observe_edits(node, self._reviewTimer.start)
             if self._parameterNode and self._parameterNode.segmentId:
                 self.ui.segmentSelector.setCurrentSegmentID(self._parameterNode.segmentId)
+
+    def _stopObservingEdits(self) -> None:
+        if self.logic is not None:
+            self.logic.nodules.stop_observing(self._editObservations)
+        self._editObservations = []
 
     def onSegmentChanged(self, segmentId) -> None:
         if self._parameterNode:
             self._parameterNode.segmentId = segmentId or ""
         self.updateReview()
 
-    def onSegmentationEdited(self, caller, event) -> None:
-        self._reviewTimer.start()  # the numbers follow Segment Editor corrections, once editing pauses
-
     def onSegment(self) -> None:
         with slicer.util.tryWithErrorDisplay(_("Could not segment the nodule."), waitCursor=True):
+            if not self.logic.ensureDependencies():
+                return
             p = self._parameterNode
             if not p.segmentation:
                 p.segmentation = slicer.mrmlScene.AddNewNodeByClass("vtkMRMLSegmentationNode", "Nodules")
@@ -196,83 +245,90 @@ class ALKRadiomicsWidget(ScriptedLoadableModuleWidget, VTKObservationMixin):
         if not (p and p.inputVolume and p.segmentation and p.segmentId):
             self.ui.reviewLabel.text = _("No outline yet.")
             return
+        if importlib.util.find_spec("pywt") is None:
+            self.ui.reviewLabel.text = _("Click Segment or Score to install what the review needs.")
+            return
         try:
             self.ui.reviewLabel.text = self.logic.reviewHtml(p.inputVolume, p.segmentation, p.segmentId)
         except Exception as error:  # shown, never raised: this runs on every edit
             self.ui.reviewLabel.text = f"<i>{error}</i>"
 
     def onScore(self) -> None:
-        if self._scoring:
-            return
         with slicer.util.tryWithErrorDisplay(_("Could not score the nodule."), waitCursor=True):
-            if not self.logic.ensureDependencies(askUser=True):
+            if not self.logic.ensureDependencies():
                 return
             p = self._parameterNode
             case = self.logic.caseFromNodes(p.inputVolume, p.segmentation, p.segmentId)
-            future = self.logic.startScoring(
-                case, hla=p.hlaHScore, pdl1=p.pdl1HScore, nStage=p.nStage,
-                prevalencePercent=p.prevalencePercent, modelPath=p.modelPath)
-            self._scoring = (future, case, self.logic.segmentName(p.segmentation, p.segmentId))
+            self._cancelRequested = False
             self.ui.scoreButton.enabled = False
             self.ui.cancelButton.enabled = True
             self.ui.scoreProgressBar.visible = True
-            qt.QTimer.singleShot(100, self.pollScoring)
-
-    def onCancel(self) -> None:
-        # The computation cannot be interrupted mid-way; its result is discarded and the panel is free again.
-        self._scoring = None
-        self._resetScoreButtons()
-        self.ui.resultLabel.text = _("Scoring cancelled.")
-
-    def pollScoring(self) -> None:
-        if not self._scoring:
-            return
-        future, case, name = self._scoring
-        if not future.done():
-            qt.QTimer.singleShot(100, self.pollScoring)
-            return
-        self._scoring = None
-        self._resetScoreButtons()
-        with slicer.util.tryWithErrorDisplay(_("Could not score the nodule.")):
-            result = future.result()
-            p = self._parameterNode
+            try:
+                result = self.logic.score(case, hla=p.hlaHScore, pdl1=p.pdl1HScore, nStage=p.nStage,
+                                          prevalencePercent=p.prevalencePercent, modelPath=p.modelPath,
+                                          progress=self._showProgress)
+            except ScoringCancelled:
+                self.ui.resultLabel.text = _("Scoring cancelled.")
+                return
+            finally:
+                self.ui.scoreButton.enabled = True
+                self.ui.cancelButton.enabled = False
+                self.ui.scoreProgressBar.visible = False
             if not p.resultsTable:
-                p.resultsTable = slicer.mrmlScene.AddNewNodeByClass("vtkMRMLTableNode", "ALK radiomics results")
-            self.logic.recordResult(result, p.resultsTable, name)
+                p.resultsTable = slicer.mrmlScene.AddNewNodeByClass("vtkMRMLTableNode", _("ALK radiomics results"))
+            self.logic.recordResult(result, p.resultsTable, self.logic.nodules.segment_name(p.segmentation,
+                                                                                            p.segmentId))
             self.ui.resultLabel.text = self.logic.resultHtml(result)
             self._lastScore = (result, case)
             self.ui.exportButton.enabled = True
 
-    def _resetScoreButtons(self) -> None:
-        self.ui.scoreButton.enabled = True
-        self.ui.cancelButton.enabled = False
-        self.ui.scoreProgressBar.visible = False
+    def _showProgress(self, stage: str, fraction: float) -> None:
+        """Between scoring stages (on the main thread): show the stage, let Qt breathe, honour Cancel."""
+        self.ui.scoreProgressBar.value = int(round(100 * fraction))
+        self.ui.scoreProgressBar.setFormat(stage)
+        slicer.app.processEvents()
+        if self._cancelRequested:
+            raise ScoringCancelled()
+
+    def onCancel(self) -> None:
+        self._cancelRequested = True  # scoring stops at its next stage
 
     def onExport(self) -> None:
         with slicer.util.tryWithErrorDisplay(_("Could not export the report."), waitCursor=True):
             if not self._lastScore:
                 raise ValueError(_("Score a nodule first."))
-            path = qt.QFileDialog.getSaveFileName(None, _("Export report"), "", "PDF report (*.pdf)")
+            path = qt.QFileDialog.getSaveFileName(None, _("Export report"), "", _("PDF report (*.pdf)"))
             if not path:
                 return
-            written = self.logic.exportReport(*self._lastScore, path)
+            result, case = self._lastScore
+            replaced = self.logic.existingReportFiles(case, path)
+            if replaced and not slicer.util.confirmYesNoDisplay(
+                    _("These files exist and will be replaced:") + "\n" + "\n".join(str(p) for p in replaced)
+                    + "\n\n" + _("Replace them?")):
+                return
+            written = self.logic.exportReport(result, case, path, overwrite=bool(replaced))
             slicer.util.infoDisplay(_("Written:") + "\n" + "\n".join(str(p) for p in written))
 
     def onExportAllFeatures(self) -> None:
         with slicer.util.tryWithErrorDisplay(_("Could not export the features."), waitCursor=True):
+            if not self.logic.ensureDependencies():
+                return
             p = self._parameterNode
-            path = qt.QFileDialog.getSaveFileName(None, _("Export all 851 features"), "", "CSV (*.csv)")
+            path = qt.QFileDialog.getSaveFileName(None, _("Export all 851 features"), "", _("CSV (*.csv)"))
             if path:
                 self.logic.exportAllFeatures(self.logic.caseFromNodes(p.inputVolume, p.segmentation, p.segmentId),
                                              path)
 
 
 class ALKRadiomicsLogic(ScriptedLoadableModuleLogic):
-    """MRML nodes <-> ALKRadiomicsLib. Usable without the Widget; raises ValueError-style errors."""
+    """Slicer's side of the Logic: the scene, the DICOM database, pip, the layout. The rest is
+    ALKRadiomicsLib.logic.NoduleLogic. Usable without the Widget; raises ValueError-style errors."""
 
     def __init__(self) -> None:
         ScriptedLoadableModuleLogic.__init__(self)
-        self._executor = concurrent.futures.ThreadPoolExecutor(max_workers=1)
+        from ALKRadiomicsLib.logic import NoduleLogic
+
+        self.nodules = NoduleLogic(slicer.mrmlScene)
 
     def getParameterNode(self):
         return ALKRadiomicsParameterNode(super().getParameterNode())
@@ -300,6 +356,14 @@ class ALKRadiomicsLogic(ScriptedLoadableModuleLogic):
 
         return ensure(ask=ask, install=install)
 
+    def firstCtVolume(self):
+        """The first scalar volume that is not a label map, or None."""
+        for index in range(slicer.mrmlScene.GetNumberOfNodesByClass("vtkMRMLScalarVolumeNode")):
+            node = slicer.mrmlScene.GetNthNodeByClass(index, "vtkMRMLScalarVolumeNode")
+            if not node.IsA("vtkMRMLLabelMapVolumeNode"):
+                return node
+        return None
+
     def segmentEditorNode(self):
         node = slicer.mrmlScene.GetSingletonNode("ALKRadiomics", "vtkMRMLSegmentEditorNode")
         if node is None:
@@ -308,54 +372,24 @@ class ALKRadiomicsLogic(ScriptedLoadableModuleLogic):
         return node
 
     def seedNode(self):
-        node = slicer.mrmlScene.AddNewNodeByClass("vtkMRMLMarkupsFiducialNode", "Nodule seed")
-        node.SetMaximumNumberOfControlPoints(1)
+        """The seed point list: one node, whose newest point replaces the earlier one."""
+        node = self.nodules.seed_node()
+        self.nodules.keep_latest_seed(node)
         return node
 
+    def dicomFiles(self, volumeNode) -> list[str]:
+        """The files of the DICOM series the volume was loaded from (Slicer's DICOM database), or []."""
+        uids = (volumeNode.GetAttribute("DICOM.instanceUIDs") or "").split() if volumeNode else []
+        database = getattr(slicer, "dicomDatabase", None)
+        if not uids or not database:
+            return []
+        return [f for f in (database.fileForInstance(uid) for uid in uids) if f]
+
     def caseFromNodes(self, volumeNode, segmentationNode, segmentId: str):
-        """A validated library Case (CT, 0/1 mask, DICOM source when the CT came from the database)."""
-        from ALKRadiomicsLib import io, mrml
-
-        if not volumeNode:
-            raise ValueError(_("Select the CT volume."))
-        if not segmentationNode or not segmentId:
-            raise ValueError(_("Select or create the nodule segment first."))
-        image = mrml.image_from_volume_node(volumeNode)
-        mask = mrml.mask_from_segment(segmentationNode, segmentId, volumeNode)
-        return io.make_case(image, mask, label=1, image_path=volumeNode.GetName(),
-                            dicom=self.dicomSource(volumeNode))
-
-    def dicomSource(self, volumeNode):
-        """The DICOM series the volume was loaded from, through Slicer's DICOM database, or None."""
-        from ALKRadiomicsLib import io
-
-        uids = (volumeNode.GetAttribute("DICOM.instanceUIDs") or "").split()
-        if not uids or not getattr(slicer, "dicomDatabase", None):
-            return None
-        files = [slicer.dicomDatabase.fileForInstance(uid) for uid in uids]
-        return io.dicom_source_from_files([f for f in files if f])
+        return self.nodules.case_from_nodes(volumeNode, segmentationNode, segmentId, self.dicomFiles(volumeNode))
 
     def segmentFromSeed(self, volumeNode, segmentationNode, seedNode) -> str:
-        """One click: a new segment from the seed point; returns its ID (never overwrites one)."""
-        from ALKRadiomicsLib import mrml
-        from ALKRadiomicsLib.io import check_ct
-        from ALKRadiomicsLib.segmentation import seed_to_lps, segment_nodule
-
-        if not volumeNode:
-            raise ValueError(_("Select the CT volume."))
-        if not seedNode or seedNode.GetNumberOfControlPoints() < 1:
-            raise ValueError(_("Place the nodule seed first: click inside the nodule in a slice view."))
-        ras = [0.0, 0.0, 0.0]
-        seedNode.GetNthControlPointPositionWorld(0, ras)
-        image = mrml.image_from_volume_node(volumeNode)
-        check_ct(image)
-        result = segment_nodule(image, seed_to_lps(ras, "ras"))
-        segmentationNode.SetReferenceImageGeometryParameterFromVolumeNode(volumeNode)
-        return mrml.segment_from_mask(segmentationNode, result.mask, "Nodule")
-
-    def segmentName(self, segmentationNode, segmentId: str) -> str:
-        segment = segmentationNode.GetSegmentation().GetSegment(segmentId) if segmentationNode else None
-        return segment.GetName() if segment else ""
+        return self.nodules.segment_from_seed(volumeNode, segmentationNode, seedNode)
 
     def centreViewsOn(self, segmentationNode, segmentId: str) -> None:
         if not segmentationNode or not segmentId:
@@ -364,47 +398,24 @@ class ALKRadiomicsLogic(ScriptedLoadableModuleLogic):
         slicer.modules.markups.logic().JumpSlicesToLocation(*centre, True)
 
     def reviewHtml(self, volumeNode, segmentationNode, segmentId: str) -> str:
-        from ALKRadiomicsLib import mrml
-        from ALKRadiomicsLib.segmentation import review_mask
+        return self.nodules.review_html(volumeNode, segmentationNode, segmentId)
 
-        image = mrml.image_from_volume_node(volumeNode)
-        review = review_mask(image, mrml.mask_from_segment(segmentationNode, segmentId, volumeNode))
-        lines = [f"Volume <b>{review.volume_mm3:.0f} mm3</b>; longest axial diameter "
-                 f"<b>{review.longest_axial_diameter_mm:.1f} mm</b> x {review.perpendicular_diameter_mm:.1f} mm",
-                 f"{review.connected_parts} part(s); HU mean {review.mean_hu:.0f} "
-                 f"({review.min_hu:.0f} to {review.max_hu:.0f}); pleura: {'yes' if review.touches_pleura else 'no'}"]
-        lines += [f"<span style='color:#b00020'>{w}</span>" for w in review.warnings]
-        return "<br>".join(lines)
-
-    def startScoring(self, case, *, hla: float, pdl1: float, nStage: str, prevalencePercent: float,
-                     modelPath: str = ""):
-        """Score in a worker thread (MRML is not touched there); returns a Future of the CaseResult."""
-        from ALKRadiomicsLib.model import load_bundled_model, load_model
-        from ALKRadiomicsLib.scoring import score_case
-
-        model = load_model(modelPath) if modelPath else load_bundled_model()
+    def score(self, case, *, hla: float = NOT_GIVEN, pdl1: float = NOT_GIVEN, nStage: str = N_STAGES[0],
+              prevalencePercent: float = MODEL_PRIOR, modelPath: str = "", progress=None):
+        """Score on this (the main) thread; ``progress(stage, fraction)`` is called between stages."""
         given = (hla != NOT_GIVEN, pdl1 != NOT_GIVEN)
         if given[0] != given[1]:
             raise ValueError(_("Give both H-scores (HLA-I and PD-L1) or neither."))
-        return self._executor.submit(
-            score_case, case, model=model, hla=hla if all(given) else None, pdl1=pdl1 if all(given) else None,
-            n_stage=None if nStage == N_STAGES[0] else nStage,
-            prevalence=None if abs(prevalencePercent - 50.0) < 1e-9 else prevalencePercent / 100.0)
-
-    def score(self, case, **kwargs):
-        """Synchronous scoring (batch use, tests)."""
-        return self.startScoring(case, **kwargs).result()
+        return self.nodules.score(case, hla=hla if all(given) else None, pdl1=pdl1 if all(given) else None,
+                                  n_stage=nStage, model_path=modelPath or None, progress=progress,
+                                  prevalence=None if prevalencePercent == MODEL_PRIOR else prevalencePercent / 100)
 
     def recordResult(self, result, tableNode, caseName: str) -> None:
-        """One row in the results table, and the contributions as a bar chart in a plot view."""
-        from ALKRadiomicsLib import mrml
-
-        mrml.result_to_table_node(result, tableNode, case=caseName)
-        chart = mrml.contributions_chart(slicer.mrmlScene, result)
-        if slicer.app.layoutManager() is not None:
-            layout = slicer.app.layoutManager()
-            layout.setLayout(slicer.vtkMRMLLayoutNode.SlicerLayoutFourUpPlotView)
-            slicer.modules.plots.logic().ShowChartInLayout(chart)
+        """One row in the results table; the contributions chart, shown only where the layout has a plot view."""
+        chart = self.nodules.record_result(result, tableNode, caseName)
+        layout = slicer.app.layoutManager() if getattr(slicer, "app", None) else None
+        if layout is not None and layout.plotViewCount > 0:
+            layout.plotWidget(0).mrmlPlotViewNode().SetPlotChartNodeID(chart.GetID())
 
     def resultHtml(self, result) -> str:
         """The result as the panel shows it: the library's summary, verdict (domain, research use) first."""
@@ -412,37 +423,32 @@ class ALKRadiomicsLogic(ScriptedLoadableModuleLogic):
 
         return summary_html(result)
 
-    def exportReport(self, result, case, pdfPath: str) -> list[Path]:
-        """PDF and JSON beside it; DICOM SR and SEG too when the CT came from the DICOM database."""
-        from ALKRadiomicsLib.atomic import write_bytes_atomic, write_text_atomic
-        from ALKRadiomicsLib.report import render_pdf, report_content
-        from ALKRadiomicsLib.report.dicom import build_seg, build_sr, write_dicom
+    def existingReportFiles(self, case, pdfPath: str) -> list[Path]:
+        """The files an export to ``pdfPath`` would replace (the panel asks before replacing them)."""
+        from ALKRadiomicsLib.export import existing_targets, report_targets
 
-        pdf = Path(pdfPath).with_suffix(".pdf")
-        content = report_content(result, case_id=pdf.stem)
-        outputs = {pdf: render_pdf(content, case.image, case.mask, case.label),
-                   pdf.with_suffix(".json"): json.dumps(result.to_dict(), indent=2, allow_nan=False) + "\n"}
-        datasets = {}
-        if case.dicom is not None:
-            datasets[pdf.with_name(pdf.stem + "_SR.dcm")] = build_sr(case.dicom, case.mask, case.label, result)
-            datasets[pdf.with_name(pdf.stem + "_SEG.dcm")] = build_seg(case.dicom, case.mask, case.label)
-        for path, data in outputs.items():
-            (write_bytes_atomic if isinstance(data, bytes) else write_text_atomic)(path, data)
-        for path, dataset in datasets.items():
-            write_dicom(path, dataset)
-        return list(outputs) + list(datasets)
+        return existing_targets(report_targets(pdfPath, dicom=case.dicom is not None))
+
+    def exportReport(self, result, case, pdfPath: str, *, overwrite: bool = False) -> list[Path]:
+        """The PDF, the JSON beside it, and DICOM SR and SEG when the CT came from the DICOM database: one unit."""
+        from ALKRadiomicsLib.export import export_case, report_targets
+
+        targets = report_targets(pdfPath, dicom=case.dicom is not None)
+        return export_case(result, case, targets, case_id=Path(pdfPath).stem, overwrite=overwrite)
 
     def exportAllFeatures(self, case, csvPath: str) -> Path:
-        from ALKRadiomicsLib.atomic import write_text_atomic
-        from ALKRadiomicsLib.features import extract
+        from ALKRadiomicsLib.export import export_all_features
 
-        features = extract(case, all_features=True)
-        text = "feature,value\n" + "".join(f"{k},{v!r}\n" for k, v in features.items())
-        return write_text_atomic(csvPath, text)
+        return export_all_features(case, csvPath)
 
 
 class ALKRadiomicsTest(ScriptedLoadableModuleTest):
-    """Loads a real CT (pyradiomics' lung2, fetched with pip), clicks the nodule, scores, exports."""
+    """Loads a real CT (pyradiomics' lung2, fetched with pip), places a seed, segments, scores, exports.
+
+    ``logicPath`` is everything but the GUI, so CI runs it against each supported release's own
+    ScriptedLoadableModule and parameterNodeWrapper on the slicer-core wheel
+    (Testing/tests/slicer_release.py); ``runTest`` runs it inside Slicer.
+    """
 
     def setUp(self):
         slicer.mrmlScene.Clear()
@@ -452,6 +458,16 @@ class ALKRadiomicsTest(ScriptedLoadableModuleTest):
         self.test_click_score_export()
 
     def test_click_score_export(self):
+        found = self.logicPath()
+        self.assertGreater(found["dice"], 0.75)
+        self.assertEqual(found["seed_points"], 1)
+        self.assertTrue(found["review_followed_edit"])
+        self.assertEqual(found["table_rows"], 1)
+        self.assertTrue(found["exported"])
+        logging.info("ALKRadiomics self-test passed: %s", found)
+
+    def logicPath(self) -> dict:
+        """Seed (placed twice), segment, edit, review, score, record and export through the Logic."""
         import SimpleITK as sitk
         from scipy import ndimage
 
@@ -459,34 +475,40 @@ class ALKRadiomicsTest(ScriptedLoadableModuleTest):
         from ALKRadiomicsLib.sample_data import sample_case
 
         logic = ALKRadiomicsLogic()
-        self.assertTrue(logic.ensureDependencies(askUser=False))
+        if not logic.ensureDependencies(askUser=False):
+            raise RuntimeError("the self-test needs the packages in requirements.txt")
         imagePath, labelPath = sample_case("lung2")
-        volume = slicer.util.loadVolume(str(imagePath))
+        volume = logic.nodules.load_volume(imagePath)
         label = sitk.ReadImage(str(labelPath))
         centre = ndimage.center_of_mass(sitk.GetArrayFromImage(label) > 0)
         lps = label.TransformContinuousIndexToPhysicalPoint([float(v) for v in centre[::-1]])
         seed = logic.seedNode()
-        seed.AddControlPoint(vtk.vtkVector3d(-lps[0], -lps[1], lps[2]))  # RAS
+        seed.AddControlPoint(0.0, 0.0, 0.0)  # a first click elsewhere ...
+        seed.AddControlPoint(-lps[0], -lps[1], lps[2])  # ... replaced by the click on the nodule (RAS)
 
         segmentation = slicer.mrmlScene.AddNewNodeByClass("vtkMRMLSegmentationNode")
         segmentId = logic.segmentFromSeed(volume, segmentation, seed)
-        mask = mrml.mask_from_segment(segmentation, segmentId, volume)
-        overlap = (sitk.GetArrayFromImage(mask) > 0) & (sitk.GetArrayFromImage(label) > 0)
-        sizes = (sitk.GetArrayFromImage(mask) > 0).sum() + (sitk.GetArrayFromImage(label) > 0).sum()
-        dice = 2 * overlap.sum() / sizes
-        self.assertGreater(dice, 0.8)
+        mask = sitk.GetArrayFromImage(mrml.mask_from_segment(segmentation, segmentId, volume)) > 0
+        truth = sitk.GetArrayFromImage(label) > 0
+        dice = float(2 * (mask & truth).sum() / (mask.sum() + truth.sum()))
+
+        edits = []
+        observations = logic.nodules.observe_edits(segmentation, lambda: edits.append(1))
+        eroded = sitk.BinaryErode(mrml.mask_from_segment(segmentation, segmentId, volume), [2, 2, 0])
+        segmentation.GetSegmentation().RemoveSegment(segmentId)
+        segmentId = mrml.segment_from_mask(segmentation, eroded, "Nodule")
+        logic.nodules.stop_observing(observations)
 
         case = logic.caseFromNodes(volume, segmentation, segmentId)
-        result = logic.score(case, hla=20.0, pdl1=23.0, nStage="N1-2", prevalencePercent=50.0)
-        self.assertFalse(result.model.calibrated)
-        self.assertIsNotNone(result.alk.combined_probability)
+        stages = []
+        result = logic.score(case, hla=20.0, pdl1=23.0, nStage="N1-2",
+                             progress=lambda stage, fraction: stages.append(stage))
         table = slicer.mrmlScene.AddNewNodeByClass("vtkMRMLTableNode")
-        logic.recordResult(result, table, "lung2")
-        self.assertEqual(table.GetNumberOfRows(), 1)
-
+        logic.nodules.record_result(result, table, "lung2")
         folder = Path(tempfile.mkdtemp())
         written = logic.exportReport(result, case, str(folder / "lung2.pdf"))
-        self.assertTrue(all(path.is_file() and path.stat().st_size > 0 for path in written))
-        document = json.loads((folder / "lung2.json").read_text())
-        self.assertAlmostEqual(document["alk"]["probability"], result.alk.probability)
-        logging.info("ALKRadiomics self-test passed: Dice %.3f, files %s", dice, [os.fspath(p) for p in written])
+        return {"dice": dice, "seed_points": seed.GetNumberOfControlPoints(), "review_followed_edit": bool(edits),
+                "stages": stages, "research_use_only": result.research_use_only,
+                "combined_probability": result.alk.combined_probability, "table_rows": table.GetNumberOfRows(),
+                "exported": sorted(os.path.basename(p) for p in written)
+                if all(Path(p).is_file() and Path(p).stat().st_size > 0 for p in written) else []}

@@ -144,3 +144,14 @@ class NoduleLogic:
     def segment_name(segmentation_node, segment_id: str) -> str:
         segment = segmentation_node.GetSegmentation().GetSegment(segment_id) if segmentation_node else None
         return segment.GetName() if segment else ""
+
+    def load_volume(self, path: str | Path, name: str | None = None):
+        """A CT file as a scalar volume node, read by MRML's own storage node (ITK IO), as Slicer reads it."""
+        node = self.scene.AddNewNodeByClass("vtkMRMLScalarVolumeNode", name or Path(path).name.split(".")[0])
+        storage = self.scene.AddNewNodeByClass("vtkMRMLVolumeArchetypeStorageNode")
+        storage.SetFileName(str(path))
+        if not storage.ReadData(node):
+            raise InputError(f"Cannot read {path} as a volume.")
+        node.SetAndObserveStorageNodeID(storage.GetID())
+        node.CreateDefaultDisplayNodes()
+        return node

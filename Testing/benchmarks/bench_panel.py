@@ -58,9 +58,12 @@ def main() -> int:
         logic = NoduleLogic(scene)
         case = io.load_case(image_path, label_path)
         alone = median_seconds(lambda c=case: score_case(c, model=model), args.repeats)
-        convert = median_seconds(lambda: logic.case_from_nodes(volume, segmentation, segment_id), args.repeats)
-        panel = median_seconds(lambda: logic.score(logic.case_from_nodes(volume, segmentation, segment_id),
-                                                   progress=lambda stage, fraction: None), args.repeats)
+        def nodes_to_case(logic=logic, volume=volume, segmentation=segmentation, segment_id=segment_id):
+            return logic.case_from_nodes(volume, segmentation, segment_id)
+
+        convert = median_seconds(nodes_to_case, args.repeats)
+        panel = median_seconds(lambda logic=logic, convert=nodes_to_case: logic.score(
+            convert(), progress=lambda stage, fraction: None), args.repeats)
         print(f"{name:<8}{alone:>10.3f} s{panel:>10.3f} s{convert:>20.3f} s{panel / alone:>7.2f}x", flush=True)
     return 0
 

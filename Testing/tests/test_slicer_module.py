@@ -59,7 +59,7 @@ def test_every_widget_the_module_looks_up_exists_with_the_right_class():
 
 def test_every_bound_widget_has_a_parameter_node_field():
     bound = {m.group(1) for m in re.finditer(r'name="SlicerParameterName">\s*<string>(\w+)</string>', UI.read_text())}
-    [parameters] = [node for node in module_tree().body
+    [parameters] = [node for node in ast.walk(module_tree())
                     if isinstance(node, ast.ClassDef) and node.name == "ALKRadiomicsParameterNode"]
     fields = {statement.target.id for statement in parameters.body if isinstance(statement, ast.AnnAssign)}
     assert bound and bound <= fields, bound - fields
@@ -95,7 +95,8 @@ def test_module_parts_follow_the_scripted_module_template():
     assert "ScriptedLoadableModuleLogic" in classes["ALKRadiomicsLogic"]
     assert "ScriptedLoadableModuleTest" in classes["ALKRadiomicsTest"]
     source = MODULE.read_text()
-    assert 'self.parent.categories = [_("Chest Imaging")]' in source
+    assert 'self.parent.categories = [_("Quantification")]' in source
+    assert 'self.parent.dependencies = ["Markups", "Segmentations", "Plots"]' in source
     assert "Research use only; not locally validated" in source
     assert 'slicer.util.loadUI(self.resourcePath("UI/ALKRadiomics.ui"))' in source
 
@@ -109,3 +110,17 @@ def test_cmake_lists_files_that_exist():
     assert "slicerMacroBuildScriptedModule" in cmake
     top = (REPOSITORY / "CMakeLists.txt").read_text()
     assert "add_subdirectory(ALKRadiomics)" in top and "add_subdirectory(ALKRadiomicsLib)" in top
+
+
+def test_module_neither_computes_nor_assembles_outputs_nor_parses_requirements():
+    """Issue 14: the Widget wires and the Logic delegates; the library does the rest, where CI tests it."""
+    tree = module_tree()
+    source_outside_test = "\n".join(ast.get_source_segment(MODULE.read_text(), node) for node in tree.body
+                                     if not (isinstance(node, ast.ClassDef) and node.name == "ALKRadiomicsTest"))
+    for forbidden in ("json.dumps", "render_pdf", "render_html", "build_sr", "build_seg", "write_bytes_atomic",
+                      "write_text_atomic", "requirements.txt", "splitlines", "concurrent.futures", "threading",
+                      "ThreadPoolExecutor", "setLayout(", "hasattr(slicer"):
+        assert forbidden not in source_outside_test, forbidden
+    calls = [node for node in ast.walk(tree) if isinstance(node, ast.Call) and isinstance(node.func, ast.Name)
+             and node.func.id == "_"]
+    assert calls and all(isinstance(call.args[0], ast.Constant) for call in calls), "translate literal strings only"

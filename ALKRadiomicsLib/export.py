@@ -1,0 +1,102 @@
+"""One per-case export for every front end: the CLI's ``score``, the Slicer panel and the web app.
+
+A scored case becomes any of JSON, PDF, HTML, DICOM SR and DICOM SEG, rendered here from the one
+:class:`~ALKRadiomicsLib.scoring.CaseResult`, and written as one unit: every file is computed
+first, then all are moved into place together (or none are).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from pathlib import Path
+
+from .io import Case
+from .scoring import CaseResult
+
+OUTPUT_NAMES = {"json": "Full result (JSON)", "report": "PDF report", "html": "HTML report",
+                "dicom_sr": "DICOM SR", "dicom_seg": "DICOM SEG"}
+
+
+def report_targets(pdf_path: str | Path, *, dicom: bool) -> dict[str, Path]:
+    """The panel's export: the PDF, the JSON beside it, and DICOM SR and SEG when the CT came from DICOM."""
+    pdf = Path(pdf_path).with_suffix(".pdf")
+    targets = {"report": pdf, "json": pdf.with_suffix(".json")}
+    if dicom:
+        targets.update(dicom_sr=pdf.with_name(pdf.stem + "_SR.dcm"), dicom_seg=pdf.with_name(pdf.stem + "_SEG.dcm"))
+    return targets
+
+
+def case_document(result: CaseResult, case: Case, *, case_id: str | None = None) -> dict:
+    """The JSON document of a scored case: the inputs (``case``) and the result."""
+    return {"case": {"case_id": case_id, "image": str(case.image_path), "mask": str(case.mask_path),
+                     "label": case.label}, **result.to_dict()}
+
+
+def render_outputs(result: CaseResult, case: Case, targets: Mapping[str, Path], *, case_id: str | None = None,
+                   include_phi: bool = False) -> dict[Path, bytes]:
+    """Every requested output's bytes, by path (nothing is written)."""
+    files: dict[Path, bytes] = {}
+    if targets.get("json") is not None:
+        text = json.dumps(case_document(result, case, case_id=case_id), indent=2, allow_nan=False) + "\n"
+        files[Path(targets["json"])] = text.encode("utf-8")
+    if targets.get("report") is not None or targets.get("html") is not None:
+        from .report import render_html, render_pdf, report_content
+
+        content = report_content(result, case_id=case_id, patient=patient_details(case) if include_phi else None)
+        if targets.get("report") is not None:
+            files[Path(targets["report"])] = render_pdf(content, case.image, case.mask, case.label)
+        if targets.get("html") is not None:
+            files[Path(targets["html"])] = render_html(content, case.image, case.mask, case.label).encode("utf-8")
+    if targets.get("dicom_sr") is not None or targets.get("dicom_seg") is not None:
+        from .report.dicom import build_seg, build_sr, require_dicom
+
+        require_dicom(case.dicom, "DICOM SR / SEG output")
+        if targets.get("dicom_seg") is not None:
+            files[Path(targets["dicom_seg"])] = dataset_bytes(build_seg(case.dicom, case.mask, case.label))
+        if targets.get("dicom_sr") is not None:
+            files[Path(targets["dicom_sr"])] = dataset_bytes(build_sr(case.dicom, case.mask, case.label, result))
+    return files
+
+
+def patient_details(case: Case) -> dict[str, str] | None:
+    """Name, ID and birth date from the DICOM header (only ever shown with --include-phi)."""
+    if case.dicom is None:
+        return None
+    header = case.dicom.datasets(pixels=False)[0]
+    return {"Patient name": str(header.get("PatientName", "")), "Patient ID": str(header.get("PatientID", "")),
+            "Birth date": str(header.get("PatientBirthDate", ""))}
+
+
+def dataset_bytes(dataset) -> bytes:
+    """A DICOM dataset as the bytes of its Part 10 file."""
+    from io import BytesIO
+
+    buffer = BytesIO()
+    dataset.save_as(buffer)
+    return buffer.getvalue()
+
+
+def export_case(result: CaseResult, case: Case, targets: Mapping[str, Path], *, case_id: str | None = None,
+                include_phi: bool = False, overwrite: bool = False) -> list[Path]:
+    """Render and write a case's outputs as one unit; returns the paths written."""
+    from .atomic import write_bytes_atomic
+
+    files = render_outputs(result, case, targets, case_id=case_id, include_phi=include_phi)
+    for path, data in files.items():
+        write_bytes_atomic(path, data)
+    return list(files)
+
+
+def existing_targets(targets: Mapping[str, Path]) -> list[Path]:
+    """The target files that exist already (a front end asks before replacing them)."""
+    return [Path(path) for path in targets.values() if path is not None and Path(path).exists()]
+
+
+def export_all_features(case: Case, csv_path: str | Path) -> Path:
+    """All 851 pyradiomics features of the case (the [full] extra) as a feature,value CSV."""
+    from .atomic import write_text_atomic
+    from .features import extract
+
+    features = extract(case, all_features=True)
+    return write_text_atomic(csv_path, "feature,value\n" + "".join(f"{k},{v!r}\n" for k, v in features.items()))
