@@ -53,7 +53,7 @@ def import_module(release: str):
     slicer.__path__ = [str(code), *slicer.__path__]
     slicer.mrmlScene = slicer.vtkMRMLScene()
     for source in code.rglob("*.py"):  # the widget classes Slicer's GUI connectors name at definition time
-        for name in set(re.findall(r"slicer\.(q[A-Z][A-Za-z]+)", source.read_text())):
+        for name in set(re.findall(r"slicer\.(q[A-Z][A-Za-z]+)", source.read_text(encoding="utf-8"))):
             if not hasattr(slicer, name):
                 setattr(slicer, name, _StandIn(name, (), {}))
     sys.path.insert(0, str(REPOSITORY / "ALKRadiomics"))

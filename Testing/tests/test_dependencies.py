@@ -20,7 +20,8 @@ def bundled(release: str) -> dict[str, str]:
     path = SLICER / release / "bundled-python-packages.txt"
     if not path.is_file():
         pytest.skip(f"needs Slicer's bundled package list {path} (../shared/slicer beside the checkout)")
-    return dict(line.strip().lower().split("==") for line in path.read_text().splitlines() if "==" in line)
+    lines = path.read_text(encoding="utf-8").splitlines()
+    return dict(line.strip().lower().split("==") for line in lines if "==" in line)
 
 
 @pytest.mark.parametrize("release", ["v5.10.0", "v5.12.3"])
@@ -38,7 +39,7 @@ def test_requirements_resolve_against_slicers_bundled_packages_without_changing_
         pytest.skip(f"pip could not reach the package index: {run.stderr.strip().splitlines()[-1:]}")
     assert run.returncode == 0, run.stderr
     resolved = {item["metadata"]["name"].lower().replace("_", "-"): item["metadata"]["version"]
-                for item in json.loads(report.read_text())["install"]}
+                for item in json.loads(report.read_text(encoding="utf-8"))["install"]}
     changed = {name: (shipped[name], version) for name, version in resolved.items()
                if name in shipped and shipped[name] != version}
     assert changed == {}
@@ -68,7 +69,7 @@ def test_ensure_asks_once_installs_with_constraints_and_reports_the_truth():
     calls = []
 
     def install(requirements, constraints):
-        calls.append((requirements, constraints.read_text()))
+        calls.append((requirements, constraints.read_text(encoding="utf-8")))
 
     assert dependencies.ensure(ask=lambda m: pytest.fail("asked"), install=install, requirements=[present])
     assert not dependencies.ensure(ask=lambda m: False, install=install, requirements=[present, absent])

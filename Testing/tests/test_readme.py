@@ -12,7 +12,7 @@ REPOSITORY = Path(__file__).resolve().parents[2]
 
 
 def documented_keys() -> list[str]:
-    text = (REPOSITORY / "README.md").read_text()
+    text = (REPOSITORY / "README.md").read_text(encoding="utf-8")
     table = text[text.index("The JSON keys"):]
     table = table[:table.index("\n\n", table.index("| key |"))]
     keys = []
@@ -27,7 +27,7 @@ def test_readme_json_table_matches_a_real_result(sample_data, tmp_path):
     assert main(["score", "--image", str(sample_data / "lung1_image.nrrd"), "--mask",
                  str(sample_data / "lung1_label.nrrd"), "--hla", "40", "--pdl1", "60", "--n-stage", "N1",
                  "--case-id", "x", "--json", str(out)]) == 0
-    document = json.loads(out.read_text())
+    document = json.loads(out.read_text(encoding="utf-8"))
     keys = documented_keys()
     assert len(keys) > 40
     for key in keys:
