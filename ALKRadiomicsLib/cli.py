@@ -23,8 +23,9 @@ from .batch import progress_bar, run_batch
 from .cohort import read_cohort
 from .errors import ALKRadiomicsError, InputError
 from .features import extract
+from .guard import refuse_outputs_onto_inputs
 from .io import check_ct, dicom_source, load_case, read_image
-from .model import load_bundled_model, load_model, model_to_json
+from .model import bundled_model_path, load_bundled_model, load_model, model_to_json
 from .model.reference import build_model, published_feature_names, reference_features
 from .report import render_html, render_pdf, report_content
 from .report.dicom import build_seg, build_sr, require_dicom, write_dicom
@@ -196,6 +197,7 @@ def _add_case_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def _run_extract(args: argparse.Namespace) -> int:
+    refuse_outputs_onto_inputs({"--out": args.out}, (args.image, args.mask))
     out = _output_path(args.out, (".csv", ".json")) if args.out else None
     case = load_case(args.image, args.mask, label=args.label, series_uid=args.series_uid)
     features = extract(case, all_features=args.all_features)
@@ -216,6 +218,10 @@ def _run_extract(args: argparse.Namespace) -> int:
 def _run_score(args: argparse.Namespace) -> int:
     # Everything the user typed is checked before the CT is read, and nothing is written until
     # every output has been computed.
+    refuse_outputs_onto_inputs(
+        {"--json": args.json, "--report": args.report, "--html": args.html, "--dicom-sr": args.dicom_sr,
+         "--dicom-seg": args.dicom_seg},
+        (args.image, args.mask, args.model or bundled_model_path()))
     hla = check_h_score(args.hla, "HLA-I")
     pdl1 = check_h_score(args.pdl1, "PD-L1")
     check_n_stage(args.n_stage)
@@ -279,6 +285,7 @@ def _patient_details(case) -> dict[str, str] | None:
 
 
 def _run_segment(args: argparse.Namespace) -> int:
+    refuse_outputs_onto_inputs({"--out": args.out, "--json": args.json}, (args.image,))
     out = _output_path(args.out, MASK_SUFFIXES)
     qa = _output_path(args.json, (".json",)) if args.json else None
     image = read_image(args.image, series_uid=args.series_uid)
@@ -299,10 +306,12 @@ def _run_segment(args: argparse.Namespace) -> int:
 
 
 def _run_batch(args: argparse.Namespace) -> int:
+    rows = read_cohort(args.cohort)
+    refuse_outputs_onto_inputs({"--out": args.out, "--cache": args.cache or args.out + ".cache"},
+                               (args.cohort, *(path for row in rows for path in (row.image, row.mask))))
     out = _output_path(args.out, (".csv",))
     if args.workers is not None and args.workers < 1:
         raise InputError(f"--workers must be at least 1, got {args.workers}.")
-    rows = read_cohort(args.cohort)
     summary = run_batch(rows, out, all_features=args.all_features, workers=args.workers, scheduler=args.scheduler,
                         serial=args.serial, cache_dir=args.cache, progress=progress_bar)
     print(f"{summary.cases} cases -> {out}: {summary.computed} computed, {summary.from_cache} from the cache, "
@@ -313,6 +322,8 @@ def _run_batch(args: argparse.Namespace) -> int:
 def _validation_inputs(args: argparse.Namespace):
     from .training import cohort_frame
 
+    refuse_outputs_onto_inputs({"--report": args.report, "--json": args.json, "--out": getattr(args, "out", None)},
+                               (args.cohort, args.features, args.model or bundled_model_path()))
     report = _output_path(args.report, (".pdf",)) if args.report else None
     json_out = _output_path(args.json, (".json",)) if args.json else None
     model = load_model(args.model) if args.model else load_bundled_model()
@@ -372,6 +383,9 @@ def _run_train(args: argparse.Namespace) -> int:
     from .training.train import TrainSettings, train
     from .training.training_report import summary_lines, training_pdf
 
+    json_name = args.json or str(Path(args.report).with_suffix(".json"))
+    refuse_outputs_onto_inputs({"--out": args.out, "--report": args.report, "--json": json_name},
+                               (args.cohort, args.features))
     out = _output_path(args.out, (".json",))
     report = _output_path(args.report, (".pdf",))
     json_out = _output_path(args.json, (".json",)) if args.json else report.with_suffix(".json")
@@ -417,6 +431,7 @@ def feature_columns(path: str) -> list[str]:
 
 
 def _run_build_reference(args: argparse.Namespace) -> int:
+    refuse_outputs_onto_inputs({"--out": args.out}, (args.data,))
     out = _output_path(args.out, (".json",))
     data = Path(args.data)
     if not data.is_dir():
