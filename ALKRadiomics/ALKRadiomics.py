@@ -374,10 +374,10 @@ class ALKRadiomicsLogic(ScriptedLoadableModuleLogic):
     def startScoring(self, case, *, hla: float, pdl1: float, nStage: str, prevalencePercent: float,
                      modelPath: str = ""):
         """Score in a worker thread (MRML is not touched there); returns a Future of the CaseResult."""
-        from ALKRadiomicsLib.model import load_bundled_model, load_model
+        from ALKRadiomicsLib.model_guard import load_model_file
         from ALKRadiomicsLib.scoring import score_case
 
-        model = load_model(modelPath) if modelPath else load_bundled_model()
+        model = load_model_file(modelPath or None)
         given = (hla != NOT_GIVEN, pdl1 != NOT_GIVEN)
         if given[0] != given[1]:
             raise ValueError(_("Give both H-scores (HLA-I and PD-L1) or neither."))

@@ -25,8 +25,9 @@ from .errors import ALKRadiomicsError, InputError
 from .features import extract
 from .guard import refuse_outputs_onto_inputs
 from .io import check_ct, dicom_source, load_case, read_image
-from .model import bundled_model_path, load_bundled_model, load_model, model_to_json
+from .model import bundled_model_path, model_to_json
 from .model.reference import build_model, published_feature_names, reference_features
+from .model_guard import load_model_file
 from .report import render_html, render_pdf, report_content
 from .report.dicom import build_seg, build_sr, require_dicom, write_dicom
 from .scoring import score_case
@@ -226,7 +227,7 @@ def _run_score(args: argparse.Namespace) -> int:
     pdl1 = check_h_score(args.pdl1, "PD-L1")
     check_n_stage(args.n_stage)
     check_prevalence(args.prevalence)
-    model = load_model(args.model) if args.model else load_bundled_model()
+    model = load_model_file(args.model)
     outputs = {
         "json": _output_path(args.json, (".json",)) if args.json else None,
         "report": _output_path(args.report, (".pdf",)) if args.report else None,
@@ -326,7 +327,7 @@ def _validation_inputs(args: argparse.Namespace):
                                (args.cohort, args.features, args.model or bundled_model_path()))
     report = _output_path(args.report, (".pdf",)) if args.report else None
     json_out = _output_path(args.json, (".json",)) if args.json else None
-    model = load_model(args.model) if args.model else load_bundled_model()
+    model = load_model_file(args.model)
     data, notes = cohort_frame(args.cohort, args.features, model.feature_names)
     for note in notes:
         print(f"note: {note}", file=sys.stderr)

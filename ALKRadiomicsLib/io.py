@@ -58,6 +58,17 @@ def dicom_series_in(folder: str | os.PathLike) -> dict[str, list[str]]:
 
 def _read_dicom_folder(folder: Path, series_uid: str | None) -> sitk.Image:
     series = dicom_series_in(folder)
+    series_uid = _chosen_series(folder, series, series_uid)
+    reader = sitk.ImageSeriesReader()
+    reader.SetFileNames(series[series_uid])
+    try:
+        return reader.Execute()
+    except RuntimeError as err:
+        raise InputError(f"Cannot read DICOM series {series_uid} in {folder}: {_first_line(err)}") from None
+
+
+def _chosen_series(folder: Path, series: dict[str, list[str]], series_uid: str | None) -> str:
+    """The series to read: the only one, or ``series_uid``; refused with the choices otherwise."""
     if not series:
         raise InputError(
             f"No DICOM series found in folder {folder}; give a folder of DICOM slices or an "
@@ -70,15 +81,10 @@ def _read_dicom_folder(folder: Path, series_uid: str | None) -> sitk.Image:
                 f"Folder {folder} holds {len(series)} DICOM series: {listing}. "
                 "Choose one with --series UID, or give a folder with a single series."
             )
-        series_uid = next(iter(series))
-    elif series_uid not in series:
+        return next(iter(series))
+    if series_uid not in series:
         raise InputError(f"Series {series_uid} is not in {folder}; it holds {', '.join(sorted(series))}.")
-    reader = sitk.ImageSeriesReader()
-    reader.SetFileNames(series[series_uid])
-    try:
-        return reader.Execute()
-    except RuntimeError as err:
-        raise InputError(f"Cannot read DICOM series {series_uid} in {folder}: {_first_line(err)}") from None
+    return series_uid
 
 
 def _read_file(path: Path, what: str) -> sitk.Image:
@@ -225,8 +231,7 @@ def dicom_source(path: str | os.PathLike, series_uid: str | None = None) -> Dico
     if not path.is_dir():
         return None
     series = dicom_series_in(path)
-    uid = series_uid or next(iter(series))
-    return DicomSource(series_uid=uid, files=tuple(series[uid]))
+    return DicomSource(series_uid=(uid := _chosen_series(path, series, series_uid)), files=tuple(series[uid]))
 
 
 def dicom_source_from_files(files: list[str]) -> DicomSource | None:
