@@ -256,7 +256,13 @@ class ALKRadiomicsWidget(ScriptedLoadableModuleWidget, VTKObservationMixin):
             path = qt.QFileDialog.getSaveFileName(None, _("Export report"), "", "PDF report (*.pdf)")
             if not path:
                 return
-            written = self.logic.exportReport(*self._lastScore, path)
+            result, case = self._lastScore
+            replaced = self.logic.existingReportFiles(case, path)
+            if replaced and not slicer.util.confirmYesNoDisplay(
+                    _("These files exist and will be replaced:") + "\n" + "\n".join(str(p) for p in replaced)
+                    + "\n\n" + _("Replace them?")):
+                return
+            written = self.logic.exportReport(result, case, path, overwrite=bool(replaced))
             slicer.util.infoDisplay(_("Written:") + "\n" + "\n".join(str(p) for p in written))
 
     def onExportAllFeatures(self) -> None:
@@ -422,25 +428,45 @@ class ALKRadiomicsLogic(ScriptedLoadableModuleLogic):
         lines += [f"<span style='color:#b00020'>{w}</span>" for w in result.warnings]
         return "<br>".join(lines)
 
-    def exportReport(self, result, case, pdfPath: str) -> list[Path]:
-        """PDF and JSON beside it; DICOM SR and SEG too when the CT came from the DICOM database."""
-        from ALKRadiomicsLib.atomic import write_bytes_atomic, write_text_atomic
-        from ALKRadiomicsLib.report import render_pdf, report_content
-        from ALKRadiomicsLib.report.dicom import build_seg, build_sr, write_dicom
-
+    @staticmethod
+    def reportFiles(case, pdfPath: str) -> list[Path]:
+        """The files one export writes: the PDF, the JSON beside it, and DICOM SR and SEG for a DICOM CT."""
         pdf = Path(pdfPath).with_suffix(".pdf")
-        content = report_content(result, case_id=pdf.stem)
-        outputs = {pdf: render_pdf(content, case.image, case.mask, case.label),
-                   pdf.with_suffix(".json"): json.dumps(result.to_dict(), indent=2, allow_nan=False) + "\n"}
-        datasets = {}
+        files = [pdf, pdf.with_suffix(".json")]
         if case.dicom is not None:
-            datasets[pdf.with_name(pdf.stem + "_SR.dcm")] = build_sr(case.dicom, case.mask, case.label, result)
-            datasets[pdf.with_name(pdf.stem + "_SEG.dcm")] = build_seg(case.dicom, case.mask, case.label)
-        for path, data in outputs.items():
-            (write_bytes_atomic if isinstance(data, bytes) else write_text_atomic)(path, data)
-        for path, dataset in datasets.items():
-            write_dicom(path, dataset)
-        return list(outputs) + list(datasets)
+            files += [pdf.with_name(pdf.stem + "_SR.dcm"), pdf.with_name(pdf.stem + "_SEG.dcm")]
+        return files
+
+    def existingReportFiles(self, case, pdfPath: str) -> list[Path]:
+        """The files an export to ``pdfPath`` would replace (the panel asks before replacing them)."""
+        from ALKRadiomicsLib.outputs import existing_outputs
+
+        return existing_outputs(self.reportFiles(case, pdfPath))
+
+    def exportReport(self, result, case, pdfPath: str, *, overwrite: bool = False) -> list[Path]:
+        """PDF and JSON beside it; DICOM SR and SEG too when the CT came from the DICOM database.
+
+        Written as one unit (all or none); existing files are replaced only with ``overwrite``.
+        """
+        from ALKRadiomicsLib.guard import refuse_outputs_onto_inputs
+        from ALKRadiomicsLib.outputs import refuse_existing, write_together
+        from ALKRadiomicsLib.report import render_pdf, report_content
+        from ALKRadiomicsLib.report.dicom import build_seg, build_sr
+
+        paths = self.reportFiles(case, pdfPath)
+        refuse_outputs_onto_inputs({str(p): p for p in paths},
+                                   (case.image_path, case.mask_path, *(case.dicom.files if case.dicom else ())))
+        refuse_existing({str(p): p for p in paths}, overwrite)
+        pdf = paths[0]
+        content = report_content(result, case_id=pdf.stem)
+        files = {pdf: render_pdf(content, case.image, case.mask, case.label),
+                 paths[1]: json.dumps(result.to_dict(), indent=2, allow_nan=False) + "\n"}
+        if case.dicom is not None:
+            sr = build_sr(case.dicom, case.mask, case.label, result)
+            seg = build_seg(case.dicom, case.mask, case.label)
+            files[paths[2]] = lambda path: sr.save_as(str(path))
+            files[paths[3]] = lambda path: seg.save_as(str(path))
+        return write_together(files, overwrite=overwrite)
 
     def exportAllFeatures(self, case, csvPath: str) -> Path:
         from ALKRadiomicsLib.atomic import write_text_atomic
@@ -505,4 +531,9 @@ class ALKRadiomicsTest(ScriptedLoadableModuleTest):
         self.assertTrue(all(path.is_file() and path.stat().st_size > 0 for path in written))
         document = json.loads((folder / "lung2.json").read_text())
         self.assertAlmostEqual(document["alk"]["probability"], result.alk.probability)
+        # A second export to the same name lists the files it would replace and replaces them only when asked.
+        self.assertEqual(logic.existingReportFiles(case, str(folder / "lung2.pdf")), written)
+        with self.assertRaises(ValueError):
+            logic.exportReport(result, case, str(folder / "lung2.pdf"))
+        self.assertEqual(logic.exportReport(result, case, str(folder / "lung2.pdf"), overwrite=True), written)
         logging.info("ALKRadiomics self-test passed: Dice %.3f, files %s", dice, [os.fspath(p) for p in written])

@@ -26,6 +26,7 @@ from .cohort import CohortRow
 from .errors import ALKRadiomicsError, InputError, MissingDependencyError
 from .features import SIGNATURE_FEATURES, extract
 from .io import load_case
+from .outputs import recover
 from .resources import load_parameters
 
 logger = logging.getLogger(__name__)
@@ -85,6 +86,7 @@ def run_batch(rows: list[CohortRow], out: str | os.PathLike, *, all_features: bo
     out = Path(out)
     cache = Path(cache_dir) if cache_dir else out.with_name(out.name + ".cache")
     created = _open_cache(cache)
+    recover(cache)  # .partial files of cache entries a killed run was writing
     keys = {row.id: cache_key(row, all_features) for row in rows}
     results = {}
     for row in rows:

@@ -17,8 +17,10 @@ from collections.abc import Sequence
 from dataclasses import replace
 from pathlib import Path
 
+import SimpleITK as sitk
+
 from . import __version__
-from .atomic import check_writable, write_bytes_atomic, write_image_atomic, write_text_atomic
+from .atomic import check_writable, write_bytes_atomic, write_text_atomic
 from .batch import progress_bar, run_batch
 from .cohort import read_cohort
 from .errors import ALKRadiomicsError, InputError
@@ -28,8 +30,9 @@ from .io import check_ct, dicom_source, load_case, read_image
 from .model import bundled_model_path, model_to_json
 from .model.reference import build_model, published_feature_names, reference_features
 from .model_guard import load_model_file
+from .outputs import recover, refuse_existing, write_together
 from .report import render_html, render_pdf, report_content
-from .report.dicom import build_seg, build_sr, require_dicom, write_dicom
+from .report.dicom import build_seg, build_sr, require_dicom
 from .scoring import score_case
 from .scoring.score import check_h_score, check_n_stage, check_prevalence
 from .scoring.summary import summary_text
@@ -81,6 +84,7 @@ def _parser() -> argparse.ArgumentParser:
     extract_parser.add_argument("--out", help="write the features to this .csv or .json file")
     extract_parser.add_argument("--all", action="store_true", dest="all_features",
                                 help="all 851 features with pyradiomics (the [full] extra)")
+    _add_overwrite_argument(extract_parser)
     extract_parser.set_defaults(run=_run_extract)
 
     score_parser = commands.add_parser(
@@ -107,6 +111,7 @@ def _parser() -> argparse.ArgumentParser:
                               help="print the patient's name, ID and birth date from DICOM on the report")
     score_parser.add_argument("--no-outline-uncertainty", dest="outline_uncertainty", action="store_false",
                               help="skip re-scoring the outline eroded and dilated by one voxel")
+    _add_overwrite_argument(score_parser)
     score_parser.set_defaults(run=_run_score)
 
     segment_parser = commands.add_parser(
@@ -123,6 +128,7 @@ def _parser() -> argparse.ArgumentParser:
                                 help="coordinate system of --seed: lps (ITK, DICOM) or ras (3D Slicer); default lps")
     segment_parser.add_argument("--out", required=True, help="mask to write (.nrrd, .nii, .nii.gz, .mha)")
     segment_parser.add_argument("--json", metavar="QA.json", help="write the review numbers and warnings as JSON")
+    _add_overwrite_argument(segment_parser)
     segment_parser.set_defaults(run=_run_segment)
 
     batch_parser = commands.add_parser(
@@ -190,6 +196,17 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _add_overwrite_argument(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--overwrite", action="store_true",
+                        help="replace existing output files (default: refuse, before any work); the outputs are "
+                             "written together or not at all")
+
+
+def _case_outputs(outputs: dict[str, str | None], overwrite: bool) -> None:
+    """Before any work, refuse to replace existing outputs unless --overwrite."""
+    refuse_existing(outputs, overwrite)
+
+
 def _add_case_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--image", required=True, help="CT: .nrrd, .nii(.gz), .mha or a DICOM series folder")
     parser.add_argument("--mask", required=True, help="nodule label map on the CT's grid")
@@ -200,6 +217,7 @@ def _add_case_arguments(parser: argparse.ArgumentParser) -> None:
 def _run_extract(args: argparse.Namespace) -> int:
     refuse_outputs_onto_inputs({"--out": args.out}, (args.image, args.mask))
     out = _output_path(args.out, (".csv", ".json")) if args.out else None
+    _case_outputs({"--out": args.out}, args.overwrite)
     case = load_case(args.image, args.mask, label=args.label, series_uid=args.series_uid)
     features = extract(case, all_features=args.all_features)
     record = {"image": str(args.image), "mask": str(args.mask), "label": case.label}
@@ -208,9 +226,9 @@ def _run_extract(args: argparse.Namespace) -> int:
         for name, value in features.items():
             print(f"{name:<{width}}  {value:.10g}")
     elif out.suffix.lower() == ".json":
-        write_text_atomic(out, json.dumps({**record, "features": features}, indent=2) + "\n")
+        write_together({out: json.dumps({**record, "features": features}, indent=2) + "\n"}, overwrite=args.overwrite)
     else:
-        write_text_atomic(out, _csv_row({**record, **features}))
+        write_together({out: _csv_row({**record, **features})}, overwrite=args.overwrite)
     if out is not None:
         print(f"{len(features)} features written to {out}")
     return 0
@@ -235,6 +253,7 @@ def _run_score(args: argparse.Namespace) -> int:
         "dicom_sr": _output_path(args.dicom_sr, (".dcm",)) if args.dicom_sr else None,
         "dicom_seg": _output_path(args.dicom_seg, (".dcm",)) if args.dicom_seg else None,
     }
+    _case_outputs({"--" + key.replace("_", "-"): path for key, path in outputs.items()}, args.overwrite)
     dicom = dicom_source(args.image, args.series_uid)
     for option in ("dicom_sr", "dicom_seg"):
         if outputs[option] is not None:
@@ -261,10 +280,11 @@ def _run_score(args: argparse.Namespace) -> int:
     if outputs["dicom_sr"] is not None:
         datasets["dicom_sr"] = build_sr(case.dicom, case.mask, case.label, result)
 
-    for key, data in written.items():
-        write_bytes_atomic(outputs[key], data if isinstance(data, bytes) else data.encode("utf-8"))
-    for key, dataset in datasets.items():
-        write_dicom(outputs[key], dataset)
+    # One unit: every output is staged, then all are moved into place together (or none).
+    files = {outputs[key]: data for key, data in written.items()}
+    files.update({outputs[key]: (lambda path, d=dataset: d.save_as(str(path))) for key, dataset in datasets.items()})
+    if files:
+        write_together(files, overwrite=args.overwrite)
     print(summary_text(result))
     for key, path in outputs.items():
         if path is not None:
@@ -289,13 +309,15 @@ def _run_segment(args: argparse.Namespace) -> int:
     refuse_outputs_onto_inputs({"--out": args.out, "--json": args.json}, (args.image,))
     out = _output_path(args.out, MASK_SUFFIXES)
     qa = _output_path(args.json, (".json",)) if args.json else None
+    _case_outputs({"--out": args.out, "--json": args.json}, args.overwrite)
     image = read_image(args.image, series_uid=args.series_uid)
     check_ct(image)
     result = segment_nodule(image, seed_to_lps(args.seed, args.seed_space))
-    write_image_atomic(result.mask, out)
+    files: dict[Path, object] = {out: lambda path: sitk.WriteImage(result.mask, str(path), True)}
     if qa is not None:
-        write_text_atomic(qa, json.dumps({"image": str(args.image), "mask": str(out), **result.to_dict()},
-                                         indent=2, allow_nan=False) + "\n")
+        files[qa] = json.dumps({"image": str(args.image), "mask": str(out), **result.to_dict()},
+                               indent=2, allow_nan=False) + "\n"
+    write_together(files, overwrite=args.overwrite)
     review = result.review
     print(f"Outline written to {out}: {review.volume_mm3:.0f} mm3, longest axial diameter "
           f"{review.longest_axial_diameter_mm:.1f} mm x {review.perpendicular_diameter_mm:.1f} mm perpendicular, "
@@ -459,7 +481,9 @@ def _output_path(path: str, suffixes: tuple[str, ...]) -> Path:
     out = Path(path)
     if not any(out.name.lower().endswith(suffix) for suffix in suffixes):
         raise InputError(f"Output {out} must end in {' or '.join(suffixes)}.")
-    return check_writable(out)
+    check_writable(out)
+    recover(out.parent)  # finish or remove what a killed run left there (staging folders, .partial files)
+    return out
 
 
 def _csv_row(row: dict) -> str:
