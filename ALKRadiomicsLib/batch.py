@@ -23,6 +23,7 @@ from pathlib import Path
 from . import __version__
 from .atomic import write_text_atomic
 from .cohort import CohortRow
+from .csvsafe import spreadsheet_safe
 from .errors import ALKRadiomicsError, InputError, MissingDependencyError
 from .features import SIGNATURE_FEATURES, extract
 from .io import load_case
@@ -142,13 +143,14 @@ def _read_cached(path: Path, case_id: str) -> dict | None:
         result = json.loads(path.read_text(encoding="utf-8"))
     except (OSError, UnicodeDecodeError, ValueError, RecursionError):
         result = None
-    valid = (isinstance(result, dict) and result.get("id") == case_id and isinstance(result.get("error"), str)
+    # The key is the content, not the id: two rows with the same image and mask share an entry.
+    valid = (isinstance(result, dict) and isinstance(result.get("error"), str)
              and isinstance(result.get("features"), dict)
              and all(isinstance(v, float) for v in result["features"].values()))
     if not valid:
         logger.warning("cache entry %s for case %s is corrupted; computing the case again", path.name, case_id)
         return None
-    return result
+    return {**result, "id": case_id}
 
 
 def _dask_map(rows: list[CohortRow], all_features: bool, *, workers: int | None,
@@ -193,8 +195,8 @@ def _features_csv(rows: list[CohortRow], results: dict[str, dict], all_features:
     writer.writerow(["id", "error", *names])
     for row in rows:
         result = results[row.id]
-        writer.writerow([row.id, result["error"], *(repr(result["features"][n]) if result["features"] else ""
-                                                     for n in names)])
+        writer.writerow([spreadsheet_safe(row.id), spreadsheet_safe(result["error"]),
+                         *(repr(result["features"][n]) if result["features"] else "" for n in names)])
     return buffer.getvalue()
 
 

@@ -23,6 +23,7 @@ from . import __version__
 from .atomic import check_writable, write_bytes_atomic, write_text_atomic
 from .batch import progress_bar, run_batch
 from .cohort import read_cohort
+from .csvsafe import spreadsheet_safe
 from .errors import ALKRadiomicsError, InputError
 from .features import extract
 from .guard import refuse_outputs_onto_inputs
@@ -31,8 +32,9 @@ from .model import bundled_model_path, model_to_json
 from .model.reference import build_model, published_feature_names, reference_features
 from .model_guard import load_model_file
 from .outputs import recover, refuse_existing, write_together
+from .phi import recorded_path
 from .report import render_html, render_pdf, report_content
-from .report.dicom import build_seg, build_sr, require_dicom
+from .report.dicom import build_seg, build_sr, deidentify, require_dicom
 from .scoring import score_case
 from .scoring.score import check_h_score, check_n_stage, check_prevalence
 from .scoring.summary import summary_text
@@ -84,6 +86,9 @@ def _parser() -> argparse.ArgumentParser:
     extract_parser.add_argument("--out", help="write the features to this .csv or .json file")
     extract_parser.add_argument("--all", action="store_true", dest="all_features",
                                 help="all 851 features with pyradiomics (the [full] extra)")
+    extract_parser.add_argument("--include-phi", action="store_true",
+                                help="record the input paths in full (default: file names only, a hash for a folder: "
+                                     "folder names often carry the patient's name)")
     _add_overwrite_argument(extract_parser)
     extract_parser.set_defaults(run=_run_extract)
 
@@ -108,7 +113,14 @@ def _parser() -> argparse.ArgumentParser:
                               help="write the outline as a DICOM Segmentation of the CT series (DICOM input only)")
     score_parser.add_argument("--case-id", help="case identifier printed on the report (default: none)")
     score_parser.add_argument("--include-phi", action="store_true",
-                              help="print the patient's name, ID and birth date from DICOM on the report")
+                              help="print the patient's name, ID and birth date from DICOM on the PDF/HTML report and "
+                                   "record the input paths in full in the JSON (default: neither; the JSON names "
+                                   "inputs by file name, a folder by a hash). DICOM SR and SEG always carry the CT's "
+                                   "patient and study identity, as PACS needs, unless --deidentify-dicom")
+    score_parser.add_argument("--deidentify-dicom", action="store_true",
+                              help="DICOM SR and SEG without the patient's name, ID, birth date, sex, age, accession "
+                                   "number, institution and physicians (replaced by --case-id or ANONYMOUS); UIDs and "
+                                   "dates are kept, so they still reference the CT series")
     score_parser.add_argument("--no-outline-uncertainty", dest="outline_uncertainty", action="store_false",
                               help="skip re-scoring the outline eroded and dilated by one voxel")
     _add_overwrite_argument(score_parser)
@@ -128,6 +140,9 @@ def _parser() -> argparse.ArgumentParser:
                                 help="coordinate system of --seed: lps (ITK, DICOM) or ras (3D Slicer); default lps")
     segment_parser.add_argument("--out", required=True, help="mask to write (.nrrd, .nii, .nii.gz, .mha)")
     segment_parser.add_argument("--json", metavar="QA.json", help="write the review numbers and warnings as JSON")
+    segment_parser.add_argument("--include-phi", action="store_true",
+                                help="record the input paths in full in the JSON (default: file names only, a hash "
+                                     "for a folder)")
     _add_overwrite_argument(segment_parser)
     segment_parser.set_defaults(run=_run_segment)
 
@@ -220,7 +235,8 @@ def _run_extract(args: argparse.Namespace) -> int:
     _case_outputs({"--out": args.out}, args.overwrite)
     case = load_case(args.image, args.mask, label=args.label, series_uid=args.series_uid)
     features = extract(case, all_features=args.all_features)
-    record = {"image": str(args.image), "mask": str(args.mask), "label": case.label}
+    record = {"image": recorded_path(args.image, args.include_phi), "mask": recorded_path(args.mask, args.include_phi),
+              "label": case.label}
     if out is None:
         width = max(map(len, features))
         for name, value in features.items():
@@ -264,8 +280,9 @@ def _run_score(args: argparse.Namespace) -> int:
 
     written: dict[str, bytes | str] = {}
     if outputs["json"] is not None:
-        document = {"case": {"case_id": args.case_id, "image": str(args.image), "mask": str(args.mask),
-                             "label": case.label}, **result.to_dict()}
+        document = {"case": {"case_id": args.case_id, "image": recorded_path(args.image, args.include_phi),
+                             "mask": recorded_path(args.mask, args.include_phi), "label": case.label},
+                    **result.to_dict()}
         written["json"] = json.dumps(document, indent=2, allow_nan=False) + "\n"
     if outputs["report"] is not None or outputs["html"] is not None:
         patient = _patient_details(case) if args.include_phi else None
@@ -279,6 +296,9 @@ def _run_score(args: argparse.Namespace) -> int:
         datasets["dicom_seg"] = build_seg(case.dicom, case.mask, case.label)
     if outputs["dicom_sr"] is not None:
         datasets["dicom_sr"] = build_sr(case.dicom, case.mask, case.label, result)
+    if args.deidentify_dicom:
+        for dataset in datasets.values():
+            deidentify(dataset, args.case_id or "ANONYMOUS")
 
     # One unit: every output is staged, then all are moved into place together (or none).
     files = {outputs[key]: data for key, data in written.items()}
@@ -315,7 +335,8 @@ def _run_segment(args: argparse.Namespace) -> int:
     result = segment_nodule(image, seed_to_lps(args.seed, args.seed_space))
     files: dict[Path, object] = {out: lambda path: sitk.WriteImage(result.mask, str(path), True)}
     if qa is not None:
-        files[qa] = json.dumps({"image": str(args.image), "mask": str(out), **result.to_dict()},
+        files[qa] = json.dumps({"image": recorded_path(args.image, args.include_phi),
+                                "mask": str(out) if args.include_phi else out.name, **result.to_dict()},
                                indent=2, allow_nan=False) + "\n"
     write_together(files, overwrite=args.overwrite)
     review = result.review
@@ -490,7 +511,7 @@ def _csv_row(row: dict) -> str:
     buffer = text_io.StringIO()
     writer = csv.DictWriter(buffer, fieldnames=list(row), lineterminator="\n")
     writer.writeheader()
-    writer.writerow({k: (repr(v) if isinstance(v, float) else v) for k, v in row.items()})
+    writer.writerow({k: (repr(v) if isinstance(v, float) else spreadsheet_safe(v)) for k, v in row.items()})
     return buffer.getvalue()
 
 
