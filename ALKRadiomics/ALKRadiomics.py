@@ -507,7 +507,17 @@ class ALKRadiomicsTest(ScriptedLoadableModuleTest):
         logic.nodules.record_result(result, table, "lung2")
         folder = Path(tempfile.mkdtemp())
         written = logic.exportReport(result, case, str(folder / "lung2.pdf"))
-        return {"dice": dice, "seed_points": seed.GetNumberOfControlPoints(), "review_followed_edit": bool(edits),
+        # A second export to the same name lists the files it would replace and replaces them only when asked.
+        listed = sorted(logic.existingReportFiles(case, str(folder / "lung2.pdf"))) == sorted(written)
+        try:
+            logic.exportReport(result, case, str(folder / "lung2.pdf"))
+            refused = False
+        except ValueError:
+            refused = True
+        again = logic.exportReport(result, case, str(folder / "lung2.pdf"), overwrite=True)
+        replaced = sorted(again) == sorted(written)
+        return {"dice": dice, "second_export": {"listed": listed, "refused": refused, "replaced": replaced},
+                "seed_points": seed.GetNumberOfControlPoints(), "review_followed_edit": bool(edits),
                 "stages": stages, "research_use_only": result.research_use_only,
                 "combined_probability": result.alk.combined_probability, "table_rows": table.GetNumberOfRows(),
                 "exported": sorted(os.path.basename(p) for p in written)

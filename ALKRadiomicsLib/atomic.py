@@ -4,11 +4,23 @@ from __future__ import annotations
 
 import contextlib
 import os
+import re
+import socket
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
 from .errors import InputError
+
+
+def host_name() -> str:
+    """This machine's name in the characters a leftover's name may hold."""
+    return re.sub(r"[^A-Za-z0-9]", "_", socket.gethostname())[:40] or "host"
+
+
+def writer_tag() -> str:
+    """``<host>-<pid>``: who is writing a temporary file or staging folder."""
+    return f"{host_name()}-{os.getpid()}"
 
 
 def check_writable(path: str | os.PathLike) -> Path:
@@ -28,7 +40,10 @@ def check_writable(path: str | os.PathLike) -> Path:
 def replacing(path: str | os.PathLike, suffix: str = "") -> Iterator[Path]:
     """A temporary path beside ``path``; renamed onto it when the block succeeds, removed if not."""
     path = check_writable(path)
-    handle, temporary = tempfile.mkstemp(prefix=f".{path.name}.", suffix=f".partial{suffix}", dir=path.parent)
+    # Host and process id in the name let a later run tell a dead writer's leftover from a live
+    # one (outputs.recover removes the former).
+    handle, temporary = tempfile.mkstemp(prefix=f".{path.name}.{writer_tag()}-", suffix=f".partial{suffix}",
+                                         dir=path.parent)
     os.close(handle)
     try:
         yield Path(temporary)

@@ -13,6 +13,7 @@ import csv
 import hashlib
 import io as text_io
 import json
+import logging
 import os
 import sys
 from collections.abc import Callable, Iterable
@@ -22,10 +23,16 @@ from pathlib import Path
 from . import __version__
 from .atomic import write_text_atomic
 from .cohort import CohortRow
-from .errors import ALKRadiomicsError, MissingDependencyError
+from .csvsafe import spreadsheet_safe
+from .errors import ALKRadiomicsError, InputError, MissingDependencyError
 from .features import SIGNATURE_FEATURES, extract
 from .io import load_case
+from .outputs import recover
 from .resources import load_parameters
+
+logger = logging.getLogger(__name__)
+
+SCHEDULER_TIMEOUT_S = 5
 
 
 @dataclass(frozen=True)
@@ -79,13 +86,14 @@ def run_batch(rows: list[CohortRow], out: str | os.PathLike, *, all_features: bo
     """Extract every row's features into the CSV ``out`` (columns: id, error, then the features)."""
     out = Path(out)
     cache = Path(cache_dir) if cache_dir else out.with_name(out.name + ".cache")
-    cache.mkdir(parents=True, exist_ok=True)
+    created = _open_cache(cache)
+    recover(cache)  # .partial files of cache entries a killed run was writing
     keys = {row.id: cache_key(row, all_features) for row in rows}
     results = {}
     for row in rows:
-        cached = cache / f"{keys[row.id]}.json"
-        if cached.is_file():
-            results[row.id] = json.loads(cached.read_text())
+        cached = _read_cached(cache / f"{keys[row.id]}.json", row.id)
+        if cached is not None:
+            results[row.id] = cached
     todo = [row for row in rows if row.id not in results]
     from_cache = len(results)
     report = progress or (lambda done, total, errors: None)
@@ -96,23 +104,58 @@ def run_batch(rows: list[CohortRow], out: str | os.PathLike, *, all_features: bo
         results[result["id"]] = result
         report(len(results), len(rows), sum(bool(r["error"]) for r in results.values()))
 
-    if todo:
-        if serial:
+    try:
+        if todo and serial:
             for row in todo:
                 keep(extract_case(row, all_features))
-        else:
+        elif todo:
             for result in _dask_map(todo, all_features, workers=workers, scheduler=scheduler):
                 keep(result)
+    except BaseException:
+        if created and not any(cache.iterdir()):
+            cache.rmdir()  # a run that failed before computing anything leaves nothing behind
+        raise
     write_text_atomic(out, _features_csv(rows, results, all_features))
     return BatchSummary(cases=len(rows), computed=len(todo), from_cache=from_cache,
                         errors=sum(bool(r["error"]) for r in results.values()))
 
 
+def _open_cache(cache: Path) -> bool:
+    """Make sure the cache folder can hold results; True if this run created it."""
+    if cache.exists() and not cache.is_dir():
+        raise InputError(f"Cache {cache} is a file, not a folder; give --cache a folder (it is created if absent).")
+    created = not cache.exists()
+    try:
+        cache.mkdir(parents=True, exist_ok=True)
+    except OSError as err:
+        raise InputError(f"Cannot create the cache folder {cache}: {err.strerror}; give --cache a writable folder.") \
+            from None
+    if not os.access(cache, os.W_OK | os.X_OK):
+        raise InputError(f"Cache folder {cache} is not writable; give --cache a writable folder.")
+    return created
+
+
+def _read_cached(path: Path, case_id: str) -> dict | None:
+    """A cached result, or None when absent or unreadable (then the case is computed again)."""
+    if not path.is_file():
+        return None
+    try:
+        result = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, ValueError, RecursionError):
+        result = None
+    # The key is the content, not the id: two rows with the same image and mask share an entry.
+    valid = (isinstance(result, dict) and isinstance(result.get("error"), str)
+             and isinstance(result.get("features"), dict)
+             and all(isinstance(v, float) for v in result["features"].values()))
+    if not valid:
+        logger.warning("cache entry %s for case %s is corrupted; computing the case again", path.name, case_id)
+        return None
+    return {**result, "id": case_id}
+
+
 def _dask_map(rows: list[CohortRow], all_features: bool, *, workers: int | None,
               scheduler: str | None) -> Iterable[dict]:
     try:
-        import logging
-
         from dask.distributed import Client, LocalCluster, as_completed
 
         logging.getLogger("distributed").setLevel(logging.WARNING)
@@ -120,7 +163,13 @@ def _dask_map(rows: list[CohortRow], all_features: bool, *, workers: int | None,
         raise MissingDependencyError("Parallel batch extraction needs Dask: pip install 'alk-radiomics[batch]' "
                                      "(or use --serial).") from None
     if scheduler:
-        client, cluster = Client(scheduler), None
+        try:
+            # A scheduler that does not answer within seconds is not there: fail fast, not after 30 s.
+            client, cluster = Client(scheduler, timeout=SCHEDULER_TIMEOUT_S), None
+        except (OSError, TimeoutError, ValueError, TypeError) as err:
+            raise InputError(f"Cannot reach the Dask scheduler {scheduler} within {SCHEDULER_TIMEOUT_S} s "
+                             f"({type(err).__name__}); check --scheduler, or run with --workers N or --serial.") \
+                from None
     else:
         cluster = LocalCluster(n_workers=workers or os.cpu_count() or 1, threads_per_worker=1, processes=True,
                                dashboard_address=None)
@@ -146,8 +195,8 @@ def _features_csv(rows: list[CohortRow], results: dict[str, dict], all_features:
     writer.writerow(["id", "error", *names])
     for row in rows:
         result = results[row.id]
-        writer.writerow([row.id, result["error"], *(repr(result["features"][n]) if result["features"] else ""
-                                                     for n in names)])
+        writer.writerow([spreadsheet_safe(row.id), spreadsheet_safe(result["error"]),
+                         *(repr(result["features"][n]) if result["features"] else "" for n in names)])
     return buffer.getvalue()
 
 

@@ -17,17 +17,24 @@ from collections.abc import Sequence
 from dataclasses import replace
 from pathlib import Path
 
+import SimpleITK as sitk
+
 from . import __version__
-from .atomic import check_writable, write_bytes_atomic, write_image_atomic, write_text_atomic
+from .atomic import check_writable, write_bytes_atomic, write_text_atomic
 from .batch import progress_bar, run_batch
 from .cohort import read_cohort
+from .csvsafe import spreadsheet_safe
 from .errors import ALKRadiomicsError, InputError
+from .export import OUTPUT_NAMES, render_outputs
 from .features import extract
+from .guard import refuse_outputs_onto_inputs
 from .io import check_ct, dicom_source, load_case, read_image
-from .model import load_bundled_model, load_model, model_to_json
+from .model import bundled_model_path, model_to_json
 from .model.reference import build_model, published_feature_names, reference_features, reference_volumes
-from .report import render_html, render_pdf, report_content
-from .report.dicom import build_seg, build_sr, require_dicom, write_dicom
+from .model_guard import load_model_file
+from .outputs import recover, refuse_existing, write_together
+from .phi import recorded_path
+from .report.dicom import require_dicom
 from .scoring import score_case
 from .scoring.score import check_h_score, check_n_stage, check_prevalence
 from .scoring.summary import summary_text
@@ -79,6 +86,10 @@ def _parser() -> argparse.ArgumentParser:
     extract_parser.add_argument("--out", help="write the features to this .csv or .json file")
     extract_parser.add_argument("--all", action="store_true", dest="all_features",
                                 help="all 851 features with pyradiomics (the [full] extra)")
+    extract_parser.add_argument("--include-phi", action="store_true",
+                                help="record the input paths in full (default: file names only, a hash for a folder: "
+                                     "folder names often carry the patient's name)")
+    _add_overwrite_argument(extract_parser)
     extract_parser.set_defaults(run=_run_extract)
 
     score_parser = commands.add_parser(
@@ -102,9 +113,17 @@ def _parser() -> argparse.ArgumentParser:
                               help="write the outline as a DICOM Segmentation of the CT series (DICOM input only)")
     score_parser.add_argument("--case-id", help="case identifier printed on the report (default: none)")
     score_parser.add_argument("--include-phi", action="store_true",
-                              help="print the patient's name, ID and birth date from DICOM on the report")
+                              help="print the patient's name, ID and birth date from DICOM on the PDF/HTML report and "
+                                   "record the input paths in full in the JSON (default: neither; the JSON names "
+                                   "inputs by file name, a folder by a hash). DICOM SR and SEG always carry the CT's "
+                                   "patient and study identity, as PACS needs, unless --deidentify-dicom")
+    score_parser.add_argument("--deidentify-dicom", action="store_true",
+                              help="DICOM SR and SEG without the patient's name, ID, birth date, sex, age, accession "
+                                   "number, institution and physicians (replaced by --case-id or ANONYMOUS); UIDs and "
+                                   "dates are kept, so they still reference the CT series")
     score_parser.add_argument("--no-outline-uncertainty", dest="outline_uncertainty", action="store_false",
                               help="skip re-scoring the outline eroded and dilated by one voxel")
+    _add_overwrite_argument(score_parser)
     score_parser.set_defaults(run=_run_score)
 
     segment_parser = commands.add_parser(
@@ -121,6 +140,10 @@ def _parser() -> argparse.ArgumentParser:
                                 help="coordinate system of --seed: lps (ITK, DICOM) or ras (3D Slicer); default lps")
     segment_parser.add_argument("--out", required=True, help="mask to write (.nrrd, .nii, .nii.gz, .mha)")
     segment_parser.add_argument("--json", metavar="QA.json", help="write the review numbers and warnings as JSON")
+    segment_parser.add_argument("--include-phi", action="store_true",
+                                help="record the input paths in full in the JSON (default: file names only, a hash "
+                                     "for a folder)")
+    _add_overwrite_argument(segment_parser)
     segment_parser.set_defaults(run=_run_segment)
 
     batch_parser = commands.add_parser(
@@ -199,6 +222,17 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _add_overwrite_argument(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--overwrite", action="store_true",
+                        help="replace existing output files (default: refuse, before any work); the outputs are "
+                             "written together or not at all")
+
+
+def _case_outputs(outputs: dict[str, str | None], overwrite: bool) -> None:
+    """Before any work, refuse to replace existing outputs unless --overwrite."""
+    refuse_existing(outputs, overwrite)
+
+
 def _add_case_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--image", required=True, help="CT: .nrrd, .nii(.gz), .mha or a DICOM series folder")
     parser.add_argument("--mask", required=True, help="nodule label map on the CT's grid")
@@ -207,18 +241,21 @@ def _add_case_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def _run_extract(args: argparse.Namespace) -> int:
+    refuse_outputs_onto_inputs({"--out": args.out}, (args.image, args.mask))
     out = _output_path(args.out, (".csv", ".json")) if args.out else None
+    _case_outputs({"--out": args.out}, args.overwrite)
     case = load_case(args.image, args.mask, label=args.label, series_uid=args.series_uid)
     features = extract(case, all_features=args.all_features)
-    record = {"image": str(args.image), "mask": str(args.mask), "label": case.label}
+    record = {"image": recorded_path(args.image, args.include_phi), "mask": recorded_path(args.mask, args.include_phi),
+              "label": case.label}
     if out is None:
         width = max(map(len, features))
         for name, value in features.items():
             print(f"{name:<{width}}  {value:.10g}")
     elif out.suffix.lower() == ".json":
-        write_text_atomic(out, json.dumps({**record, "features": features}, indent=2) + "\n")
+        write_together({out: json.dumps({**record, "features": features}, indent=2) + "\n"}, overwrite=args.overwrite)
     else:
-        write_text_atomic(out, _csv_row({**record, **features}))
+        write_together({out: _csv_row({**record, **features})}, overwrite=args.overwrite)
     if out is not None:
         print(f"{len(features)} features written to {out}")
     return 0
@@ -227,11 +264,15 @@ def _run_extract(args: argparse.Namespace) -> int:
 def _run_score(args: argparse.Namespace) -> int:
     # Everything the user typed is checked before the CT is read, and nothing is written until
     # every output has been computed.
+    refuse_outputs_onto_inputs(
+        {"--json": args.json, "--report": args.report, "--html": args.html, "--dicom-sr": args.dicom_sr,
+         "--dicom-seg": args.dicom_seg},
+        (args.image, args.mask, args.model or bundled_model_path()))
     hla = check_h_score(args.hla, "HLA-I")
     pdl1 = check_h_score(args.pdl1, "PD-L1")
     check_n_stage(args.n_stage)
     check_prevalence(args.prevalence)
-    model = load_model(args.model) if args.model else load_bundled_model()
+    model = load_model_file(args.model)
     outputs = {
         "json": _output_path(args.json, (".json",)) if args.json else None,
         "report": _output_path(args.report, (".pdf",)) if args.report else None,
@@ -239,6 +280,7 @@ def _run_score(args: argparse.Namespace) -> int:
         "dicom_sr": _output_path(args.dicom_sr, (".dcm",)) if args.dicom_sr else None,
         "dicom_seg": _output_path(args.dicom_seg, (".dcm",)) if args.dicom_seg else None,
     }
+    _case_outputs({"--" + key.replace("_", "-"): path for key, path in outputs.items()}, args.overwrite)
     dicom = dicom_source(args.image, args.series_uid)
     for option in ("dicom_sr", "dicom_seg"):
         if outputs[option] is not None:
@@ -247,58 +289,32 @@ def _run_score(args: argparse.Namespace) -> int:
     result = score_case(case, model=model, hla=hla, pdl1=pdl1, n_stage=args.n_stage, prevalence=args.prevalence,
                         outline_uncertainty=args.outline_uncertainty)
 
-    written: dict[str, bytes | str] = {}
-    if outputs["json"] is not None:
-        document = {"case": {"case_id": args.case_id, "image": str(args.image), "mask": str(args.mask),
-                             "label": case.label}, **result.to_dict()}
-        written["json"] = json.dumps(document, indent=2, allow_nan=False) + "\n"
-    if outputs["report"] is not None or outputs["html"] is not None:
-        patient = _patient_details(case) if args.include_phi else None
-        content = report_content(result, case_id=args.case_id, patient=patient)
-        if outputs["report"] is not None:
-            written["report"] = render_pdf(content, case.image, case.mask, case.label)
-        if outputs["html"] is not None:
-            written["html"] = render_html(content, case.image, case.mask, case.label)
-    datasets = {}
-    if outputs["dicom_seg"] is not None:
-        datasets["dicom_seg"] = build_seg(case.dicom, case.mask, case.label)
-    if outputs["dicom_sr"] is not None:
-        datasets["dicom_sr"] = build_sr(case.dicom, case.mask, case.label, result)
-
-    for key, data in written.items():
-        write_bytes_atomic(outputs[key], data if isinstance(data, bytes) else data.encode("utf-8"))
-    for key, dataset in datasets.items():
-        write_dicom(outputs[key], dataset)
+    # One unit, through the one per-case export: every output rendered, then all moved into place together.
+    files = render_outputs(result, case, outputs, case_id=args.case_id, include_phi=args.include_phi,
+                           deidentify_dicom=args.deidentify_dicom)
+    if files:
+        write_together(files, overwrite=args.overwrite)
     print(summary_text(result))
     for key, path in outputs.items():
         if path is not None:
-            print(f"{_OUTPUT_NAMES[key]} written to {path}")
+            print(f"{OUTPUT_NAMES[key]} written to {path}")
     return 0
 
 
-_OUTPUT_NAMES = {"json": "Full result (JSON)", "report": "PDF report", "html": "HTML report",
-                 "dicom_sr": "DICOM SR", "dicom_seg": "DICOM SEG"}
-
-
-def _patient_details(case) -> dict[str, str] | None:
-    """Name, ID and birth date from the DICOM header (only with --include-phi)."""
-    if case.dicom is None:
-        return None
-    header = case.dicom.datasets(pixels=False)[0]
-    return {"Patient name": str(header.get("PatientName", "")), "Patient ID": str(header.get("PatientID", "")),
-            "Birth date": str(header.get("PatientBirthDate", ""))}
-
-
 def _run_segment(args: argparse.Namespace) -> int:
+    refuse_outputs_onto_inputs({"--out": args.out, "--json": args.json}, (args.image,))
     out = _output_path(args.out, MASK_SUFFIXES)
     qa = _output_path(args.json, (".json",)) if args.json else None
+    _case_outputs({"--out": args.out, "--json": args.json}, args.overwrite)
     image = read_image(args.image, series_uid=args.series_uid)
     check_ct(image)
     result = segment_nodule(image, seed_to_lps(args.seed, args.seed_space))
-    write_image_atomic(result.mask, out)
+    files: dict[Path, object] = {out: lambda path: sitk.WriteImage(result.mask, str(path), True)}
     if qa is not None:
-        write_text_atomic(qa, json.dumps({"image": str(args.image), "mask": str(out), **result.to_dict()},
-                                         indent=2, allow_nan=False) + "\n")
+        files[qa] = json.dumps({"image": recorded_path(args.image, args.include_phi),
+                                "mask": str(out) if args.include_phi else out.name, **result.to_dict()},
+                               indent=2, allow_nan=False) + "\n"
+    write_together(files, overwrite=args.overwrite)
     review = result.review
     print(f"Outline written to {out}: {review.volume_mm3:.0f} mm3, longest axial diameter "
           f"{review.longest_axial_diameter_mm:.1f} mm x {review.perpendicular_diameter_mm:.1f} mm perpendicular, "
@@ -310,10 +326,12 @@ def _run_segment(args: argparse.Namespace) -> int:
 
 
 def _run_batch(args: argparse.Namespace) -> int:
+    rows = read_cohort(args.cohort)
+    refuse_outputs_onto_inputs({"--out": args.out, "--cache": args.cache or args.out + ".cache"},
+                               (args.cohort, *(path for row in rows for path in (row.image, row.mask))))
     out = _output_path(args.out, (".csv",))
     if args.workers is not None and args.workers < 1:
         raise InputError(f"--workers must be at least 1, got {args.workers}.")
-    rows = read_cohort(args.cohort)
     summary = run_batch(rows, out, all_features=args.all_features, workers=args.workers, scheduler=args.scheduler,
                         serial=args.serial, cache_dir=args.cache, progress=progress_bar)
     print(f"{summary.cases} cases -> {out}: {summary.computed} computed, {summary.from_cache} from the cache, "
@@ -324,9 +342,11 @@ def _run_batch(args: argparse.Namespace) -> int:
 def _validation_inputs(args: argparse.Namespace):
     from .training import cohort_frame
 
+    refuse_outputs_onto_inputs({"--report": args.report, "--json": args.json, "--out": getattr(args, "out", None)},
+                               (args.cohort, args.features, args.model or bundled_model_path()))
     report = _output_path(args.report, (".pdf",)) if args.report else None
     json_out = _output_path(args.json, (".json",)) if args.json else None
-    model = load_model(args.model) if args.model else load_bundled_model()
+    model = load_model_file(args.model)
     data, notes = cohort_frame(args.cohort, args.features, model.feature_names)
     for note in notes:
         print(f"note: {note}", file=sys.stderr)
@@ -402,6 +422,9 @@ def _run_train(args: argparse.Namespace) -> int:
     from .training.train import TrainSettings, train
     from .training.training_report import summary_lines, training_pdf
 
+    json_name = args.json or str(Path(args.report).with_suffix(".json"))
+    refuse_outputs_onto_inputs({"--out": args.out, "--report": args.report, "--json": json_name},
+                               (args.cohort, args.features))
     out = _output_path(args.out, (".json",))
     report = _output_path(args.report, (".pdf",))
     json_out = _output_path(args.json, (".json",)) if args.json else report.with_suffix(".json")
@@ -447,6 +470,7 @@ def feature_columns(path: str) -> list[str]:
 
 
 def _run_build_reference(args: argparse.Namespace) -> int:
+    refuse_outputs_onto_inputs({"--out": args.out}, (args.data,))
     out = _output_path(args.out, (".json",))
     data = Path(args.data)
     if not data.is_dir():
@@ -474,14 +498,16 @@ def _output_path(path: str, suffixes: tuple[str, ...]) -> Path:
     out = Path(path)
     if not any(out.name.lower().endswith(suffix) for suffix in suffixes):
         raise InputError(f"Output {out} must end in {' or '.join(suffixes)}.")
-    return check_writable(out)
+    check_writable(out)
+    recover(out.parent)  # finish or remove what a killed run left there (staging folders, .partial files)
+    return out
 
 
 def _csv_row(row: dict) -> str:
     buffer = text_io.StringIO()
     writer = csv.DictWriter(buffer, fieldnames=list(row), lineterminator="\n")
     writer.writeheader()
-    writer.writerow({k: (repr(v) if isinstance(v, float) else v) for k, v in row.items()})
+    writer.writerow({k: (repr(v) if isinstance(v, float) else spreadsheet_safe(v)) for k, v in row.items()})
     return buffer.getvalue()
 
 

@@ -25,7 +25,7 @@ def main(argv: list[str] | None = None) -> int:
     started = time.perf_counter()
     status = cli_main(["score", "--image", str(image), "--mask", str(mask), "--case-id", "lung2 (pyradiomics sample)",
                        "--json", str(out / "lung2_score.json"), "--report", str(out / "lung2_report.pdf"),
-                       "--html", str(out / "lung2_report.html")])
+                       "--html", str(out / "lung2_report.html"), "--overwrite"])
     print(f"(scored in {time.perf_counter() - started:.2f} s including reading the CT; no pyradiomics used)")
     return status
 

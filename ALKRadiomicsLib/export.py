@@ -11,7 +11,10 @@ import json
 from collections.abc import Mapping
 from pathlib import Path
 
+from .guard import refuse_outputs_onto_inputs
 from .io import Case
+from .outputs import existing_outputs, refuse_existing, write_together
+from .phi import recorded_path
 from .scoring import CaseResult
 
 OUTPUT_NAMES = {"json": "Full result (JSON)", "report": "PDF report", "html": "HTML report",
@@ -27,18 +30,21 @@ def report_targets(pdf_path: str | Path, *, dicom: bool) -> dict[str, Path]:
     return targets
 
 
-def case_document(result: CaseResult, case: Case, *, case_id: str | None = None) -> dict:
-    """The JSON document of a scored case: the inputs (``case``) and the result."""
-    return {"case": {"case_id": case_id, "image": str(case.image_path), "mask": str(case.mask_path),
-                     "label": case.label}, **result.to_dict()}
+def case_document(result: CaseResult, case: Case, *, case_id: str | None = None, include_phi: bool = False) -> dict:
+    """The JSON document of a scored case: the inputs (by file name or folder hash unless ``include_phi``,
+    since folder names often carry a patient's name) and the result."""
+    return {"case": {"case_id": case_id, "image": recorded_path(case.image_path, include_phi),
+                     "mask": recorded_path(case.mask_path, include_phi), "label": case.label}, **result.to_dict()}
 
 
 def render_outputs(result: CaseResult, case: Case, targets: Mapping[str, Path], *, case_id: str | None = None,
-                   include_phi: bool = False) -> dict[Path, bytes]:
-    """Every requested output's bytes, by path (nothing is written)."""
+                   include_phi: bool = False, deidentify_dicom: bool = False) -> dict[Path, bytes]:
+    """Every requested output's bytes, by path (nothing is written). DICOM SR and SEG carry the patient's
+    identifiers, as DICOM does, unless ``deidentify_dicom``."""
     files: dict[Path, bytes] = {}
     if targets.get("json") is not None:
-        text = json.dumps(case_document(result, case, case_id=case_id), indent=2, allow_nan=False) + "\n"
+        document = case_document(result, case, case_id=case_id, include_phi=include_phi)
+        text = json.dumps(document, indent=2, allow_nan=False) + "\n"
         files[Path(targets["json"])] = text.encode("utf-8")
     if targets.get("report") is not None or targets.get("html") is not None:
         from .report import render_html, render_pdf, report_content
@@ -49,13 +55,18 @@ def render_outputs(result: CaseResult, case: Case, targets: Mapping[str, Path], 
         if targets.get("html") is not None:
             files[Path(targets["html"])] = render_html(content, case.image, case.mask, case.label).encode("utf-8")
     if targets.get("dicom_sr") is not None or targets.get("dicom_seg") is not None:
-        from .report.dicom import build_seg, build_sr, require_dicom
+        from .report.dicom import build_seg, build_sr, deidentify, require_dicom
 
         require_dicom(case.dicom, "DICOM SR / SEG output")
+        datasets = {}
         if targets.get("dicom_seg") is not None:
-            files[Path(targets["dicom_seg"])] = dataset_bytes(build_seg(case.dicom, case.mask, case.label))
+            datasets[Path(targets["dicom_seg"])] = build_seg(case.dicom, case.mask, case.label)
         if targets.get("dicom_sr") is not None:
-            files[Path(targets["dicom_sr"])] = dataset_bytes(build_sr(case.dicom, case.mask, case.label, result))
+            datasets[Path(targets["dicom_sr"])] = build_sr(case.dicom, case.mask, case.label, result)
+        for path, dataset in datasets.items():
+            if deidentify_dicom:
+                deidentify(dataset, case_id or "ANONYMOUS")
+            files[path] = dataset_bytes(dataset)
     return files
 
 
@@ -77,26 +88,37 @@ def dataset_bytes(dataset) -> bytes:
     return buffer.getvalue()
 
 
-def export_case(result: CaseResult, case: Case, targets: Mapping[str, Path], *, case_id: str | None = None,
-                include_phi: bool = False, overwrite: bool = False) -> list[Path]:
-    """Render and write a case's outputs as one unit; returns the paths written."""
-    from .atomic import write_bytes_atomic
+def check_targets(case: Case | None, targets: Mapping[str, Path | None], *, overwrite: bool,
+                  inputs: tuple = ()) -> None:
+    """Before any work: no target is one of the inputs (the CT, the mask, the DICOM files, a model), and no
+    existing file is replaced unless ``overwrite``."""
+    named = {f"--{key.replace('_', '-')}": path for key, path in targets.items()}
+    sources = (*inputs, *((case.image_path, case.mask_path, *(case.dicom.files if case.dicom else ()))
+                          if case is not None else ()))
+    refuse_outputs_onto_inputs(named, sources)
+    refuse_existing(named, overwrite)
 
-    files = render_outputs(result, case, targets, case_id=case_id, include_phi=include_phi)
-    for path, data in files.items():
-        write_bytes_atomic(path, data)
-    return list(files)
+
+def export_case(result: CaseResult, case: Case, targets: Mapping[str, Path], *, case_id: str | None = None,
+                include_phi: bool = False, deidentify_dicom: bool = False, overwrite: bool = False) -> list[Path]:
+    """Check, render and write a case's outputs as one unit (all of them or none); returns the paths written."""
+    check_targets(case, targets, overwrite=overwrite)
+    files = render_outputs(result, case, targets, case_id=case_id, include_phi=include_phi,
+                           deidentify_dicom=deidentify_dicom)
+    return write_together(files, overwrite=overwrite) if files else []
 
 
 def existing_targets(targets: Mapping[str, Path]) -> list[Path]:
     """The target files that exist already (a front end asks before replacing them)."""
-    return [Path(path) for path in targets.values() if path is not None and Path(path).exists()]
+    return existing_outputs(targets.values())
 
 
 def export_all_features(case: Case, csv_path: str | Path) -> Path:
     """All 851 pyradiomics features of the case (the [full] extra) as a feature,value CSV."""
     from .atomic import write_text_atomic
+    from .csvsafe import spreadsheet_safe
     from .features import extract
 
     features = extract(case, all_features=True)
-    return write_text_atomic(csv_path, "feature,value\n" + "".join(f"{k},{v!r}\n" for k, v in features.items()))
+    return write_text_atomic(csv_path, "feature,value\n" + "".join(f"{spreadsheet_safe(k)},{v!r}\n"
+                                                                   for k, v in features.items()))

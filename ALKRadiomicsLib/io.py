@@ -14,7 +14,10 @@ from pathlib import Path
 import numpy as np
 import SimpleITK as sitk
 
+from .dicom_series import check_folder_entries, check_series_geometry, check_unreadable
 from .errors import InputError, MissingDependencyError
+from .headers import check_regular_file, data_files
+from .limits import check_hu_range, check_outline_volume, check_voxel_count
 
 logger = logging.getLogger(__name__)
 
@@ -51,6 +54,7 @@ def read_mask(path: str | os.PathLike) -> sitk.Image:
 
 def dicom_series_in(folder: str | os.PathLike) -> dict[str, list[str]]:
     """Map each SeriesInstanceUID found in ``folder`` to its sorted file names."""
+    check_folder_entries(Path(folder))  # before GDCM opens a FIFO or device and waits for ever
     folder = str(folder)
     reader = sitk.ImageSeriesReader()
     return {uid: list(reader.GetGDCMSeriesFileNames(folder, uid)) for uid in reader.GetGDCMSeriesIDs(folder)}
@@ -58,6 +62,20 @@ def dicom_series_in(folder: str | os.PathLike) -> dict[str, list[str]]:
 
 def _read_dicom_folder(folder: Path, series_uid: str | None) -> sitk.Image:
     series = dicom_series_in(folder)
+    series_uid = _chosen_series(folder, series, series_uid)
+    # From the headers, before any voxel is read: a broken series is refused with the reason.
+    check_unreadable(folder, series)
+    check_series_geometry(folder, series[series_uid])
+    reader = sitk.ImageSeriesReader()
+    reader.SetFileNames(series[series_uid])
+    try:
+        return reader.Execute()
+    except RuntimeError as err:
+        raise InputError(f"Cannot read DICOM series {series_uid} in {folder}: {_first_line(err)}") from None
+
+
+def _chosen_series(folder: Path, series: dict[str, list[str]], series_uid: str | None) -> str:
+    """The series to read: the only one, or ``series_uid``; refused with the choices otherwise."""
     if not series:
         raise InputError(
             f"No DICOM series found in folder {folder}; give a folder of DICOM slices or an "
@@ -70,20 +88,23 @@ def _read_dicom_folder(folder: Path, series_uid: str | None) -> sitk.Image:
                 f"Folder {folder} holds {len(series)} DICOM series: {listing}. "
                 "Choose one with --series UID, or give a folder with a single series."
             )
-        series_uid = next(iter(series))
-    elif series_uid not in series:
+        return next(iter(series))
+    if series_uid not in series:
         raise InputError(f"Series {series_uid} is not in {folder}; it holds {', '.join(sorted(series))}.")
-    reader = sitk.ImageSeriesReader()
-    reader.SetFileNames(series[series_uid])
-    try:
-        return reader.Execute()
-    except RuntimeError as err:
-        raise InputError(f"Cannot read DICOM series {series_uid} in {folder}: {_first_line(err)}") from None
+    return series_uid
 
 
 def _read_file(path: Path, what: str) -> sitk.Image:
+    # The file, every data file its header names, and the size it claims are checked before
+    # ITK reads a voxel: a header may point at /dev/zero or claim 1500^3 voxels.
+    check_regular_file(path, what)
+    data_files(path, what)
+    reader = sitk.ImageFileReader()
+    reader.SetFileName(str(path))
     try:
-        return sitk.ReadImage(str(path))
+        reader.ReadImageInformation()
+        check_voxel_count(reader.GetSize(), f"{what} {path}")
+        return reader.Execute()
     except RuntimeError as err:
         raise InputError(
             f"Cannot read {what} {path}: {_first_line(err)}. Use NRRD, NIfTI (.nii/.nii.gz), MHA "
@@ -103,6 +124,10 @@ def _check_volume(image: sitk.Image, path: Path, what: str) -> None:
             f"The {what} {path} is not a 3D volume (size {size}); radiomic texture needs a 3D CT "
             "with at least 2 slices."
         )
+    direction = np.array(image.GetDirection()).reshape(3, 3)
+    if not np.allclose(direction.T @ direction, np.eye(3), atol=1e-3):
+        raise InputError(f"The {what} {path} has a sheared (non-orthogonal) direction matrix; a CT's axes are at "
+                         "right angles. Resample it to an orthogonal grid.")
 
 
 def check_ct(image: sitk.Image) -> None:
@@ -115,6 +140,7 @@ def check_ct(image: sitk.Image) -> None:
             "before scoring."
         )
     lowest = float(array.min())
+    check_hu_range(lowest, float(array.max()))
     if lowest > LOWEST_HU_EXPECTED_BELOW:
         raise InputError(
             f"The image does not look like CT in Hounsfield units: its lowest voxel is {lowest:g}, "
@@ -225,8 +251,7 @@ def dicom_source(path: str | os.PathLike, series_uid: str | None = None) -> Dico
     if not path.is_dir():
         return None
     series = dicom_series_in(path)
-    uid = series_uid or next(iter(series))
-    return DicomSource(series_uid=uid, files=tuple(series[uid]))
+    return DicomSource(series_uid=(uid := _chosen_series(path, series, series_uid)), files=tuple(series[uid]))
 
 
 def dicom_source_from_files(files: list[str]) -> DicomSource | None:
@@ -256,5 +281,7 @@ def make_case(image: sitk.Image, mask: sitk.Image, *, label: int | None = None, 
     """Validate an image and mask already in memory (e.g. from Slicer) as one case."""
     check_ct(image)
     check_same_grid(image, mask)
-    return Case(image=image, mask=mask, label=select_label(mask, label), image_path=image_path,
-                mask_path=mask_path, dicom=dicom)
+    label = select_label(mask, label)
+    check_outline_volume(int(np.count_nonzero(sitk.GetArrayViewFromImage(mask) == label)),
+                         float(np.prod(mask.GetSpacing())))
+    return Case(image=image, mask=mask, label=label, image_path=image_path, mask_path=mask_path, dicom=dicom)

@@ -127,10 +127,10 @@ class NoduleLogic:
               progress: Callable[[str, float], None] | None = None):
         """Score on the calling thread (Slicer's Python never runs a worker thread while Qt waits), reporting
         each stage to ``progress``, which may raise to cancel."""
-        from .model import load_bundled_model, load_model
+        from .model_guard import load_model_file
         from .scoring import score_case
 
-        model = load_model(model_path) if model_path else load_bundled_model()
+        model = load_model_file(model_path or None)
         return score_case(case, model=model, hla=hla, pdl1=pdl1,
                           n_stage=None if n_stage in (None, "", N_STAGE_NOT_GIVEN) else n_stage,
                           prevalence=prevalence, progress=progress)

@@ -10,6 +10,7 @@ Rad-score, the ALK probability, the RAD-risk score and group) use the private co
 
 from __future__ import annotations
 
+import functools
 from pathlib import Path
 
 import numpy as np
@@ -17,7 +18,7 @@ import SimpleITK as sitk
 
 from .. import __version__
 from ..atomic import replacing
-from ..errors import InputError, MissingDependencyError
+from ..errors import ALKRadiomicsError, InputError, MissingDependencyError
 from ..io import DicomSource
 from ..scoring import CaseResult
 
@@ -63,6 +64,26 @@ def _codes():
     }
 
 
+def _refused_by_highdicom(kind: str):
+    """Turn highdicom's complaints about an incomplete CT header into one line naming the output."""
+
+    def wrap(build):
+        @functools.wraps(build)
+        def checked(*args, **kwargs):
+            try:
+                return build(*args, **kwargs)
+            except ALKRadiomicsError:
+                raise
+            except (ValueError, AttributeError, TypeError, KeyError) as err:
+                detail = str(err).strip().splitlines()[-1] if str(err).strip() else type(err).__name__
+                raise InputError(f"Cannot build the DICOM {kind} from this CT series: {detail}.") from None
+
+        return checked
+
+    return wrap
+
+
+@_refused_by_highdicom("SEG")
 def build_seg(dicom: DicomSource, mask: sitk.Image, label: int):
     """The outline as a binary DICOM Segmentation of the CT series (one frame per CT slice)."""
     hd, codes = _highdicom()
@@ -89,6 +110,7 @@ def build_seg(dicom: DicomSource, mask: sitk.Image, label: int):
     )
 
 
+@_refused_by_highdicom("SR")
 def build_sr(dicom: DicomSource, mask: sitk.Image, label: int, result: CaseResult):
     """A TID 1500 Measurement Report with the outline's size and the model's scores."""
     hd, codes = _highdicom()
@@ -133,6 +155,48 @@ def build_sr(dicom: DicomSource, mask: sitk.Image, label: int, result: CaseResul
         sop_instance_uid=hd.UID(), instance_number=1, manufacturer=MANUFACTURER,
         series_description="ALKRadiomics report" + ("" if result.model.calibrated else " - RESEARCH USE ONLY"),
     )
+
+
+# Attributes naming the patient, the people and the place (DICOM PS3.15 Table E.1-1 lists them
+# among many). Replaced or emptied by --deidentify-dicom; UIDs and dates stay, so the output still
+# references the CT series it measures: this is not a full PS3.15 de-identification.
+PATIENT_NAME_ATTRIBUTES = ("PatientName", "PatientID")
+EMPTIED_ATTRIBUTES = ("PatientBirthDate", "PatientSex", "AccessionNumber", "ReferringPhysicianName", "StudyID")
+REMOVED_ATTRIBUTES = ("PatientAge", "PatientBirthTime", "PatientAddress", "PatientTelephoneNumbers",
+                      "PatientMotherBirthName", "OtherPatientIDs", "OtherPatientIDsSequence", "OtherPatientNames",
+                      "IssuerOfPatientID", "PatientWeight", "PatientSize", "EthnicGroup", "PatientComments",
+                      "InstitutionName", "InstitutionAddress", "InstitutionalDepartmentName", "StationName",
+                      "OperatorsName", "PerformingPhysicianName", "NameOfPhysiciansReadingStudy",
+                      "PhysiciansOfRecord", "RequestingPhysician")
+
+
+def deidentify(dataset, pseudonym: str) -> None:
+    """Replace the patient's identity in an SR or SEG by ``pseudonym``; keep UIDs and dates.
+
+    Nested items are cleaned too: highdicom copies e.g. the CT's InstitutionName into the SR's
+    ContributingEquipmentSequence.
+    """
+    for keyword in PATIENT_NAME_ATTRIBUTES:
+        setattr(dataset, keyword, pseudonym)
+    _remove_identity(dataset)
+    dataset.PatientIdentityRemoved = "YES"
+    dataset.DeidentificationMethod = "ALKRadiomics: identity removed; UIDs, dates kept"  # LO: 64 characters
+
+
+def _remove_identity(dataset) -> None:
+    for keyword in EMPTIED_ATTRIBUTES:
+        if keyword in dataset:
+            setattr(dataset, keyword, "")
+    for keyword in REMOVED_ATTRIBUTES:
+        if keyword in dataset:
+            delattr(dataset, keyword)
+    for element in dataset:
+        if element.VR == "SQ":
+            for item in element.value:
+                _remove_identity(item)
+                for keyword in PATIENT_NAME_ATTRIBUTES:
+                    if keyword in item:
+                        delattr(item, keyword)
 
 
 def write_dicom(path: str | Path, dataset) -> Path:

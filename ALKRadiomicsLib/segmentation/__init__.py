@@ -78,6 +78,8 @@ def seed_to_lps(seed: tuple[float, float, float], space: str) -> tuple[float, fl
     if space not in ("lps", "ras"):
         raise SegmentationError(f"Seed space must be 'lps' or 'ras', got {space!r}.")
     x, y, z = (float(v) for v in seed)
+    if not all(np.isfinite((x, y, z))):
+        raise SegmentationError(f"The seed must be three finite coordinates in mm, got {tuple(seed)}.")
     return (-x, -y, z) if space == "ras" else (x, y, z)
 
 

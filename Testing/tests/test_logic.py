@@ -123,3 +123,33 @@ def test_progress_callback_can_cancel_scoring(scene, sample_data):
     with pytest.raises(InputError, match="nodule segment"):
         logic.case_from_nodes(volume, segmentation, "")
     assert np.isfinite(logic.score(case).alk.rad_score)
+
+
+def test_panel_export_writes_the_json_the_command_line_writes(scene, sample_data, tmp_path):
+    """One per-case export: the panel's JSON for an outline equals `alk-radiomics score --json` for the same
+    outline and CT (apart from the input names, which the panel takes from its nodes)."""
+    import json
+
+    from ALKRadiomicsLib.cli import main
+    from ALKRadiomicsLib.export import report_targets
+
+    logic = NoduleLogic(scene)
+    volume = load_volume(scene, sample_data / "lung1_image.nrrd")
+    segmentation = scene.AddNewNodeByClass("vtkMRMLSegmentationNode")
+    label = sitk.ReadImage(str(sample_data / "lung1_label.nrrd"))
+    segment_id = mrml.segment_from_mask(segmentation, label, "Nodule")
+    case = logic.case_from_nodes(volume, segmentation, segment_id)
+    result = logic.score(case, hla=40.0, pdl1=60.0)
+    from ALKRadiomicsLib.export import export_case
+
+    written = export_case(result, case, report_targets(tmp_path / "panel.pdf", dicom=False), case_id="x")
+    assert sorted(p.name for p in written) == ["panel.json", "panel.pdf"]
+    mask_path = tmp_path / "outline.nrrd"
+    sitk.WriteImage(mrml.mask_from_segment(segmentation, segment_id, volume), str(mask_path))
+    assert main(["score", "--image", str(sample_data / "lung1_image.nrrd"), "--mask", str(mask_path), "--hla", "40",
+                 "--pdl1", "60", "--case-id", "x", "--json", str(tmp_path / "cli.json")]) == 0
+    panel, cli = (json.loads((tmp_path / name).read_text()) for name in ("panel.json", "cli.json"))
+    for document in (panel, cli):
+        document["case"].pop("image"), document["case"].pop("mask")
+        document["model"].pop("path")
+    assert panel == cli

@@ -28,7 +28,7 @@ def scored(sample_data, tmp_path_factory):
     def run(case: str, *extra: str) -> dict:
         out = folder / f"{case}{'-'.join(extra)}.json"
         status = main(["score", "--image", str(sample_data / f"{case}_image.nrrd"),
-                       "--mask", str(sample_data / f"{case}_label.nrrd"), "--json", str(out), *extra])
+                       "--mask", str(sample_data / f"{case}_label.nrrd"), "--json", str(out), "--overwrite", *extra])
         assert status == 0
         return json.loads(out.read_text())
 

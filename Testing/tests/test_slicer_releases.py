@@ -37,3 +37,4 @@ def test_module_runs_on_the_releases_own_scripted_module_code(release):
     assert test["dice"] > 0.75 and test["seed_points"] == 1 and test["review_followed_edit"]
     assert test["stages"][-1] == "done" and test["table_rows"] == 1 and test["research_use_only"] is True
     assert test["exported"] == ["lung2.json", "lung2.pdf"]
+    assert test["second_export"] == {"listed": True, "refused": True, "replaced": True}

@@ -1,0 +1,164 @@
+"""A case's outputs are one unit (issue 16): kill -9 at any point leaves all new outputs or none.
+
+``score --json --report --html`` on the real lung2 CT is killed with SIGKILL 20 times: 10 times
+at a random moment of the whole run, 10 times at a random step of writing the outputs (before a
+staged file, the journal, or a rename). Afterwards, once the next run has recovered the folder,
+either all three outputs are the new, complete ones, or all three are byte for byte the
+previous ones; no staging folder or ``.partial`` file is left.
+
+The runs are children forked from one warm process (imports and fonts loaded once), so that each
+costs the score and the two renderings only; every child is a real process killed by the kernel.
+"""
+
+from __future__ import annotations
+
+import json
+import random
+import subprocess
+import sys
+import textwrap
+import time
+from pathlib import Path
+
+import pytest
+
+from ALKRadiomicsLib.cli import main
+from ALKRadiomicsLib.outputs import recover
+
+SERVER = textwrap.dedent("""
+    import json, os, signal, sys, time
+    from ALKRadiomicsLib import cli, outputs
+
+    arguments = json.loads(sys.argv[1])
+    real_replace, real_write = os.replace, outputs._write
+
+    def child(run, step):
+        sys.stdout = open(os.devnull, "w")
+        if step:
+            count = [0]
+            def tick():
+                count[0] += 1
+                if count[0] == step:
+                    os.kill(os.getpid(), signal.SIGKILL)
+            def replace(a, b):
+                tick(); real_replace(a, b)
+            def write(path, content):
+                tick()
+                if count[0] + 1 == step and isinstance(content, (bytes, str)):  # die half way through a file
+                    data = content.encode() if isinstance(content, str) else content
+                    with open(path, "wb") as stream:
+                        stream.write(data[: len(data) // 2]); stream.flush()
+                    os.kill(os.getpid(), signal.SIGKILL)
+                real_write(path, content)
+            os.replace, outputs._write = replace, write
+        os._exit(cli.main(arguments + ["--case-id", f"run {run}"]))
+
+    for line in sys.stdin:
+        run, mode, value = line.split()
+        started = time.perf_counter()
+        pid = os.fork()
+        if pid == 0:
+            child(run, int(value) if mode == "step" else 0)
+        deadline = started + (float(value) if mode == "time" else 600)
+        while True:
+            done, status = os.waitpid(pid, os.WNOHANG)
+            if done:
+                break
+            if time.perf_counter() >= deadline:
+                os.kill(pid, signal.SIGKILL)
+                _, status = os.waitpid(pid, 0)
+                break
+            time.sleep(0.002)
+        outcome = "killed" if os.WIFSIGNALED(status) else f"exit{os.WEXITSTATUS(status)}"
+        print(outcome, time.perf_counter() - started, flush=True)
+""")
+
+
+def _complete(path: Path) -> bool:
+    data = path.read_bytes()
+    if path.suffix == ".json":
+        return json.loads(data)["case"]["case_id"].startswith("run ")
+    if path.suffix == ".pdf":
+        return data.startswith(b"%PDF") and data.rstrip().endswith(b"%%EOF")
+    return data.rstrip().endswith(b"</html>")
+
+
+def test_kill_9_during_score_leaves_all_new_outputs_or_none(sample_data, tmp_path, capsys):
+    pytest.importorskip("matplotlib")
+    image, mask = sample_data / "lung2_image.nrrd", sample_data / "lung2_label.nrrd"
+    folder = tmp_path / "out"
+    folder.mkdir()
+    outputs = [folder / "case.json", folder / "case.pdf", folder / "case.html"]
+    arguments = ["score", "--image", str(image), "--mask", str(mask), "--no-outline-uncertainty", "--overwrite",
+                 "--json", str(outputs[0]), "--report", str(outputs[1]), "--html", str(outputs[2])]
+    assert main([*arguments, "--case-id", "run 0"]) == 0  # the previous outputs
+    capsys.readouterr()
+    server = subprocess.Popen([sys.executable, "-c", SERVER, json.dumps(arguments)], stdin=subprocess.PIPE,
+                              stdout=subprocess.PIPE, text=True, cwd=Path(__file__).resolve().parents[2])
+
+    def run(number: int, mode: str, value: float) -> tuple[str, float]:
+        server.stdin.write(f"{number} {mode} {value}\n")
+        server.stdin.flush()
+        outcome, seconds = server.stdout.readline().split()
+        return outcome, float(seconds)
+
+    try:
+        outcome, duration = run(1, "time", 600)  # warm-up: how long one whole run takes
+        assert outcome == "exit0"
+        plan = [("time", random.uniform(0, 1.05 * duration)) for _ in range(10)]
+        plan += [("step", random.randint(1, 9)) for _ in range(10)]
+        tally = {"all new": 0, "none": 0}
+        for number, (mode, value) in enumerate(plan, start=2):
+            previous = [p.read_bytes() for p in outputs]
+            outcome, _ = run(number, mode, value)
+            recover(folder)  # what the next run does first
+            now = [p.read_bytes() if p.exists() else None for p in outputs]
+            if now == previous:
+                tally["none"] += 1
+            else:
+                assert all(p.exists() and _complete(p) for p in outputs), (mode, value, outcome)
+                assert all(a != b for a, b in zip(now, previous, strict=True)), (mode, value, outcome)
+                assert json.loads(now[0])["case"]["case_id"] == f"run {number}"
+                tally["all new"] += 1
+            assert sorted(p.name for p in folder.iterdir()) == ["case.html", "case.json", "case.pdf"], \
+                (mode, value, sorted(p.name for p in folder.iterdir()))
+    finally:
+        server.stdin.close()
+        server.wait(timeout=60)
+    print(f"one run {duration:.2f} s; after kill -9: {tally}")
+    assert tally["none"] > 0
+
+
+def test_existing_outputs_are_kept_without_overwrite(sample_data, tmp_path, capsys):
+    out = tmp_path / "features.json"
+    out.write_text("previous\n")
+    status = main(["extract", "--image", str(sample_data / "lung1_image.nrrd"), "--mask",
+                   str(sample_data / "lung1_label.nrrd"), "--out", str(out)])
+    err = capsys.readouterr().err
+    assert status == 2 and "--overwrite" in err and out.read_text() == "previous\n"
+    assert main(["extract", "--image", str(sample_data / "lung1_image.nrrd"), "--mask",
+                 str(sample_data / "lung1_label.nrrd"), "--out", str(out), "--overwrite"]) == 0
+    assert "wavelet-LLL_firstorder_Skewness" in out.read_text()
+
+
+def test_stale_leftovers_are_cleaned_by_the_next_run(sample_data, tmp_path, capsys):
+    """A dead writer's .partial file and uncommitted staging folder go; a live writer's stay."""
+    dead = 2**22 + 12345  # above Linux's default pid_max: no such process
+    partial = tmp_path / f".features.csv.{_host()}-{dead}-abc123.partial"
+    partial.write_text("half")
+    staging = tmp_path / f".alk-staging-{_host()}-{dead}-xyz"
+    staging.mkdir()
+    (staging / "0.json").write_text("{")
+    alive = tmp_path / f".alk-staging-{_host()}-1-live"  # pid 1 always runs
+    alive.mkdir()
+    started = time.perf_counter()
+    assert main(["extract", "--image", str(sample_data / "lung1_image.nrrd"), "--mask",
+                 str(sample_data / "lung1_label.nrrd"), "--out", str(tmp_path / "features.csv")]) == 0
+    assert time.perf_counter() - started < 30
+    assert not partial.exists() and not staging.exists() and alive.exists()
+
+
+def _host() -> str:
+    from ALKRadiomicsLib.atomic import host_name
+
+    return host_name()
