@@ -111,6 +111,16 @@ def _oriented_image_from_mask(mask: np.ndarray, ijk_to_ras: np.ndarray):
     return oriented
 
 
+def _volume_geometry(volume_node) -> tuple[tuple[int, int, int], np.ndarray]:
+    """The (z, y, x) shape and IJK-to-RAS matrix of a volume node, without copying its voxels."""
+    if volume_node is None or volume_node.GetImageData() is None:
+        raise InputError("Select a CT volume that holds image data.")
+    _check_untransformed(volume_node)
+    matrix = _vtk_matrix(np.eye(4))
+    volume_node.GetIJKToRASMatrix(matrix)
+    return tuple(volume_node.GetImageData().GetDimensions()[::-1]), _numpy_matrix(matrix)
+
+
 def mask_from_segment(segmentation_node, segment_id: str, reference_volume_node) -> sitk.Image:
     """The segment as a 0/1 UInt8 mask on the reference volume's voxel grid."""
     slicer = _slicer()
@@ -120,21 +130,21 @@ def mask_from_segment(segmentation_node, segment_id: str, reference_volume_node)
         raise InputError(f"Segment {segment_id!r} is not in {segmentation_node.GetName()}; choose a segment.")
     labelmap = slicer.vtkOrientedImageData()
     segmentation_node.GetBinaryLabelmapRepresentation(segment_id, labelmap)
-    reference = image_from_volume_node(reference_volume_node)
-    geometry = _oriented_image_from_mask(np.zeros(sitk.GetArrayViewFromImage(reference).shape, np.uint8),
-                                         _ijk_to_ras(reference))
+    shape, ijk_to_ras = _volume_geometry(reference_volume_node)
+    geometry = slicer.vtkOrientedImageData()
+    geometry.SetDimensions(shape[::-1])
+    geometry.SetImageToWorldMatrix(_vtk_matrix(ijk_to_ras))
     resampled = slicer.vtkOrientedImageData()
     if labelmap.GetPointData().GetScalars() is not None and labelmap.GetNumberOfPoints() > 0:
         slicer.vtkOrientedImageDataResample.ResampleOrientedImageToReferenceOrientedImage(
             labelmap, geometry, resampled, False, True)
         array = _array_from_image_data(resampled)
     else:
-        array = np.zeros(sitk.GetArrayViewFromImage(reference).shape, np.uint8)
+        array = np.zeros(shape, np.uint8)
     # A shared labelmap holds other segments' values too: keep only this segment's.
     value = segmentation.GetSegment(segment_id).GetLabelValue()
     mask = sitk.GetImageFromArray((array == value).astype(np.uint8))
-    mask.CopyInformation(reference)
-    return mask
+    return _set_geometry_from_ijk_to_ras(mask, ijk_to_ras)
 
 
 def segment_from_mask(segmentation_node, mask: sitk.Image, name: str, *, color=(0.95, 0.8, 0.1),
@@ -155,7 +165,8 @@ def segment_from_mask(segmentation_node, mask: sitk.Image, name: str, *, color=(
 
 
 TABLE_COLUMNS = (
-    ("case", "string"), ("model", "string"), ("model_sha256", "string"), ("calibrated", "string"),
+    ("case", "string"), ("model", "string"), ("model_sha256", "string"), ("research_use", "string"),
+    ("alk_domain", "string"), ("dfs_domain", "string"),
     ("alk_probability", "double"), ("alk_probability_low", "double"), ("alk_probability_high", "double"),
     ("prior", "double"), ("rad_score", "double"), ("combined_probability", "double"),
     ("rad_risk_score", "double"), ("risk_group", "string"), ("cutoff", "double"),
@@ -174,14 +185,17 @@ def result_to_table_node(result, table_node, *, case: str = "") -> int:
                 table_node.SetColumnType(name, 11)  # VTK_DOUBLE
     values = {
         "case": case, "model": f"{result.model.name} {result.model.version}", "model_sha256": result.model.sha256,
-        "calibrated": "yes" if result.model.calibrated else "no (research use only)",
+        "research_use": "research use only; not locally validated" if result.research_use_only
+        else "validated (the model file's claim)",
+        "alk_domain": result.alk.domain.status, "dfs_domain": result.dfs.domain.status,
         "alk_probability": result.alk.probability,
         "alk_probability_low": result.alk.probability_uncertainty.interval.low,
         "alk_probability_high": result.alk.probability_uncertainty.interval.high,
         "prior": result.alk.prior, "rad_score": result.alk.rad_score,
         "combined_probability": (result.alk.combined_probability if result.alk.combined_probability is not None
                                  else float("nan")),
-        "rad_risk_score": result.dfs.rad_risk_score, "risk_group": result.dfs.risk_group,
+        "rad_risk_score": result.dfs.rad_risk_score,
+        "risk_group": result.dfs.risk_group + (" (extrapolated)" if result.dfs.extrapolated else ""),
         "cutoff": result.dfs.cutoff, "volume_mm3": result.outline.volume_mm3,
         "longest_axial_diameter_mm": result.outline.longest_axial_diameter_mm,
         "warnings": " | ".join(result.warnings),

@@ -153,7 +153,7 @@ def build_sr(dicom: DicomSource, mask: sitk.Image, label: int, result: CaseResul
     return hd.sr.Comprehensive3DSR(
         evidence=slices, content=report, series_instance_uid=hd.UID(), series_number=9902,
         sop_instance_uid=hd.UID(), instance_number=1, manufacturer=MANUFACTURER,
-        series_description="ALKRadiomics report" + ("" if result.model.calibrated else " - RESEARCH USE ONLY"),
+        series_description="ALKRadiomics report" + (" - RESEARCH USE ONLY" if result.research_use_only else ""),
     )
 
 

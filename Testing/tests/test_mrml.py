@@ -92,7 +92,10 @@ def test_result_written_to_a_table_reads_back_equal_and_rows_accumulate(scene, s
     assert row["case"] == "lung1"
     assert row["alk_probability"] == result.alk.probability
     assert row["combined_probability"] == result.alk.combined_probability
-    assert row["rad_risk_score"] == result.dfs.rad_risk_score and row["risk_group"] == result.dfs.risk_group
+    assert row["rad_risk_score"] == result.dfs.rad_risk_score
+    assert row["risk_group"] == result.dfs.risk_group + (" (extrapolated)" if result.dfs.extrapolated else "")
+    assert (row["alk_domain"], row["dfs_domain"]) == (result.alk.domain.status, result.dfs.domain.status)
+    assert row["research_use"] == "research use only; not locally validated"
     assert row["model_sha256"] == result.model.sha256
     assert row["warnings"].split(" | ") == list(result.warnings)
 
