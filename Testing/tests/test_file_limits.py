@@ -101,11 +101,14 @@ def test_a_multi_file_data_list_is_refused(lung1, tmp_path, capsys):
     assert status == 2 and "several files" in err
 
 
+# VmHWM, this process's own peak since exec: getrusage's ru_maxrss inherits the forking parent's peak on
+# Linux, so inside a long pytest session it reported pytest's memory, not the command's.
 PEAK_SCRIPT = """
-import json, resource, sys
+import json, sys
 from ALKRadiomicsLib.cli import main
 status = main(sys.argv[1:])
-print(json.dumps({"status": status, "peak_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}))
+peak = next(int(line.split()[1]) for line in open("/proc/self/status") if line.startswith("VmHWM:"))
+print(json.dumps({"status": status, "peak_mb": peak / 1024}))
 """
 
 
