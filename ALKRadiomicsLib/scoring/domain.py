@@ -52,7 +52,7 @@ class Position:
         side = "above the largest" if self.z > 0 else "below the smallest"
         if self.name == VOLUME:
             return (f"volume {self.value / 1000:.3g} cm3 lies {self.beyond_range_sd:.1f} SD (log scale) {side} of the "
-                    f"{cases} reference cases' (percentile {self.percentile:.0f})")
+                    f"{cases} reference cases (percentile {self.percentile:.0f})")
         return (f"{self.label} = {self.value:.4g} lies {self.beyond_range_sd:.1f} SD {side} of the {cases} reference "
                 f"cases (z = {self.z:+.1f})")
 
