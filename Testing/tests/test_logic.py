@@ -24,11 +24,7 @@ def scene():
 
 def load_volume(scene, path):
     """Read a volume the way Slicer does: MRML's archetype storage node (ITK IO)."""
-    node = scene.AddNewNodeByClass("vtkMRMLScalarVolumeNode", "CT")
-    storage = scene.AddNewNodeByClass("vtkMRMLVolumeArchetypeStorageNode")
-    storage.SetFileName(str(path))
-    assert storage.ReadData(node) == 1
-    return node
+    return NoduleLogic(scene).load_volume(path, "CT")
 
 
 def label_centre_ras(path) -> tuple[float, float, float]:

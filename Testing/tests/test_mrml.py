@@ -27,11 +27,9 @@ def scene():
 
 def load_with_mrml(scene, path):
     """Read a volume file the way Slicer does: MRML's own archetype storage node (ITK IO)."""
-    node = scene.AddNewNodeByClass("vtkMRMLScalarVolumeNode", "ct")
-    storage = scene.AddNewNodeByClass("vtkMRMLVolumeArchetypeStorageNode")
-    storage.SetFileName(str(path))
-    assert storage.ReadData(node) == 1
-    return node
+    from ALKRadiomicsLib.logic import NoduleLogic
+
+    return NoduleLogic(scene).load_volume(path, "ct")
 
 
 def test_volume_node_converts_to_the_image_simpleitk_reads(scene, sample_data):
