@@ -108,9 +108,11 @@ def _parser() -> argparse.ArgumentParser:
     score_parser.add_argument("--report", metavar="OUT.pdf", help="write the per-case PDF report ([report] extra)")
     score_parser.add_argument("--html", metavar="OUT.html", help="write the report as one self-contained HTML file")
     score_parser.add_argument("--dicom-sr", metavar="OUT.dcm",
-                              help="write a DICOM SR (TID 1500) referencing the CT series (DICOM input only)")
+                              help="write a DICOM SR (TID 1500) referencing the CT series (DICOM input only); it "
+                                   "carries the patient's identity from the CT unless --deidentify-dicom")
     score_parser.add_argument("--dicom-seg", metavar="OUT.dcm",
-                              help="write the outline as a DICOM Segmentation of the CT series (DICOM input only)")
+                              help="write the outline as a DICOM Segmentation of the CT series (DICOM input only); "
+                                   "it carries the patient's identity from the CT unless --deidentify-dicom")
     score_parser.add_argument("--case-id", help="case identifier printed on the report (default: none)")
     score_parser.add_argument("--include-phi", action="store_true",
                               help="print the patient's name, ID and birth date from DICOM on the PDF/HTML report and "
