@@ -20,7 +20,7 @@ from pathlib import Path
 import SimpleITK as sitk
 
 from . import __version__
-from .atomic import check_writable, write_bytes_atomic, write_text_atomic
+from .atomic import check_writable, write_text_atomic
 from .batch import progress_bar, run_batch
 from .cohort import read_cohort
 from .csvsafe import spreadsheet_safe
@@ -108,9 +108,11 @@ def _parser() -> argparse.ArgumentParser:
     score_parser.add_argument("--report", metavar="OUT.pdf", help="write the per-case PDF report ([report] extra)")
     score_parser.add_argument("--html", metavar="OUT.html", help="write the report as one self-contained HTML file")
     score_parser.add_argument("--dicom-sr", metavar="OUT.dcm",
-                              help="write a DICOM SR (TID 1500) referencing the CT series (DICOM input only)")
+                              help="write a DICOM SR (TID 1500) referencing the CT series (DICOM input only); it "
+                                   "carries the patient's identity from the CT unless --deidentify-dicom")
     score_parser.add_argument("--dicom-seg", metavar="OUT.dcm",
-                              help="write the outline as a DICOM Segmentation of the CT series (DICOM input only)")
+                              help="write the outline as a DICOM Segmentation of the CT series (DICOM input only); "
+                                   "it carries the patient's identity from the CT unless --deidentify-dicom")
     score_parser.add_argument("--case-id", help="case identifier printed on the report (default: none)")
     score_parser.add_argument("--include-phi", action="store_true",
                               help="print the patient's name, ID and birth date from DICOM on the PDF/HTML report and "
@@ -357,10 +359,11 @@ def _write_validation(results: dict, models: dict, data, report, json_out, title
     from .training.figures import validation_pdf
 
     pdf = validation_pdf(title, results, models, data) if report else None
-    if json_out is not None:
-        write_text_atomic(json_out, json.dumps(results, indent=2, default=float) + "\n")
+    files = {json_out: json.dumps(results, indent=2, default=float) + "\n"} if json_out is not None else {}
     if pdf is not None:
-        write_bytes_atomic(report, pdf)
+        files[report] = pdf
+    if files:
+        write_together(files, overwrite=True)  # the report and its numbers: both or neither
     for label, result in results.items():
         radiomic = result["alk_radiomic"]
         line = (f"{label}: Rad-score AUC {radiomic['auc']:.3f} ({radiomic['auc_ci95'][0]:.3f}-"
@@ -447,9 +450,9 @@ def _run_train(args: argparse.Namespace) -> int:
     model_text = model_to_json(training.model)
     training.model = replace(training.model, sha256=hashlib.sha256(model_text.encode("utf-8")).hexdigest())
     pdf = training_pdf(training)
-    write_text_atomic(out, model_text)
-    write_text_atomic(json_out, json.dumps(training.report, indent=2, default=float) + "\n")
-    write_bytes_atomic(report, pdf)
+    # The model, its report and the report's numbers: all three or none.
+    write_together({out: model_text, json_out: json.dumps(training.report, indent=2, default=float) + "\n",
+                    report: pdf}, overwrite=True)
     print("\n".join(summary_lines(training)))
     print(f"model written to {out}; report to {report} and {json_out}")
     return 0

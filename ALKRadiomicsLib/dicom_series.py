@@ -34,6 +34,7 @@ SPACING_TOLERANCE = 0.01  # fraction of the median gap between slices
 ORTHOGONAL_TOLERANCE = 1e-3  # on the dot product and the lengths of the orientation vectors
 TILT_TOLERANCE_DEGREES = 0.1
 MAX_LISTED = 3
+HEADER_BYTES = 65536  # a slice's header (with its SeriesInstanceUID) lies within its first bytes
 
 
 def check_folder_entries(folder: Path) -> None:
@@ -59,15 +60,30 @@ def _looks_like_dicom(path: Path) -> bool:
     return head[128:132] == b"DICM"
 
 
-def check_unreadable(folder: Path, series: dict[str, list[str]]) -> None:
-    """Refuse DICOM-looking files that belong to no series: GDCM leaves damaged files out silently."""
+def check_unreadable(folder: Path, series: dict[str, list[str]], series_uid: str) -> None:
+    """Refuse slices of the chosen series that GDCM left out: it drops damaged files silently.
+
+    A DICOM-looking file in no series is a slice of this one when its header names this series'
+    UID; other DICOM objects beside a series (a DICOMDIR, an SR, another series) are left alone.
+    """
     listed = {os.path.realpath(f) for files in series.values() for f in files}
-    unreadable = sorted(entry.name for entry in os.scandir(folder)
-                        if entry.is_file() and os.path.realpath(entry.path) not in listed
-                        and _looks_like_dicom(Path(entry.path)))
+    uid = series_uid.encode("ascii", "replace")
+    unreadable = []
+    for entry in os.scandir(folder):
+        if (not entry.is_file() or entry.name.upper() == "DICOMDIR" or os.path.realpath(entry.path) in listed
+                or not _looks_like_dicom(Path(entry.path))):
+            continue
+        try:
+            with open(entry.path, "rb") as handle:
+                head = handle.read(HEADER_BYTES)
+        except OSError:
+            head = uid  # unreadable at all: certainly not usable
+        if uid in head:
+            unreadable.append(entry.name)
     if unreadable:
+        unreadable.sort()
         raise InputError(
-            f"{len(unreadable)} DICOM file(s) in {folder} cannot be read (truncated or damaged): "
+            f"{len(unreadable)} file(s) of the DICOM series in {folder} cannot be read (truncated or damaged): "
             f"{', '.join(unreadable[:MAX_LISTED])}{' ...' if len(unreadable) > MAX_LISTED else ''}; the series would "
             "be built without them. Restore the files, or remove them knowingly."
         )

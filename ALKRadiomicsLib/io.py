@@ -64,7 +64,7 @@ def _read_dicom_folder(folder: Path, series_uid: str | None) -> sitk.Image:
     series = dicom_series_in(folder)
     series_uid = _chosen_series(folder, series, series_uid)
     # From the headers, before any voxel is read: a broken series is refused with the reason.
-    check_unreadable(folder, series)
+    check_unreadable(folder, series, series_uid)
     check_series_geometry(folder, series[series_uid])
     reader = sitk.ImageSeriesReader()
     reader.SetFileNames(series[series_uid])

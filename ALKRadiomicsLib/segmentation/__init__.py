@@ -24,6 +24,16 @@ AIR_HU = -900.0
 BONE_HU = 400.0
 MAX_CALCIFIED_NODULE_MM3 = 15000.0  # a dense region larger than a 30 mm ball is bone, not a nodule
 WHOLE_CHEST_MM = 200.0  # an axial field of view at least this wide shows the body's outline
+# What no lung nodule holds (measured on the 496 LIDC nodules of ../shared/data, README): an
+# outline with more dense voxels than this contains bone (calcified nodules: at most 1.3 cm3
+# in the readers' outlines, 1.04 cm3 in ours) ...
+DENSE_HU = 300.0
+MAX_DENSE_MM3 = 1500.0
+# ... or, larger than this and with less than this fraction of lung around it, it has run into
+# the chest wall (LIDC: no nodule with less than half lung around exceeds 5 cm3; lung2's
+# juxtapleural mass is 53 cm3 with 65 % lung around).
+CHEST_WALL_MIN_MM3 = 10000.0
+CHEST_WALL_LUNG_FRACTION = 0.5
 
 
 class Segmenter:
@@ -112,10 +122,12 @@ def segment_nodule(image: sitk.Image, seed_lps: tuple[float, float, float], *, s
     inner_faces = [(axis, side) for axis in range(3) for side in (0, -1)
                    if (start[::-1][axis] > 0 if side == 0 else stop[::-1][axis] < size_xyz[::-1][axis])]
     hit_edge = outline.leak_cut or any(np.take(outline.mask, side, axis=axis).any() for axis, side in inner_faces)
+    lung_around = _lung_around(ct, outline.mask, spacing_zyx)
+    _refuse_bone_and_chest_wall(ct, outline.mask, spacing_zyx, lung_around)
     warnings = []
     if outline.seed_moved_mm > 0:
         warnings.append(f"The seed was moved {outline.seed_moved_mm:.1f} mm to the nearest dense voxel of the nodule.")
-    if _lung_around(ct, outline.mask, spacing_zyx) < 0.25:
+    if lung_around < 0.25:
         warnings.append("The outline is not surrounded by lung: the seed may be outside the lung parenchyma "
                         "(mediastinum, chest wall); check the outline.")
     review = review_outline(ct, outline.mask, spacing_zyx, search_edge_hit=hit_edge, extra_warnings=tuple(warnings))
@@ -127,6 +139,27 @@ def segment_nodule(image: sitk.Image, seed_lps: tuple[float, float, float], *, s
     moved_index = tuple(int(v) for v in start + np.array(outline.seed_index[::-1]))
     return SegmentationResult(mask=mask, review=review, seed_lps=tuple(float(v) for v in seed_lps),
                               seed_index=moved_index, threshold_hu=outline.threshold_hu, segmenter=segmenter)
+
+
+def _refuse_bone_and_chest_wall(ct: np.ndarray, outline: np.ndarray, spacing_zyx, lung_around: float) -> None:
+    """An outline holding bone, or a large one mostly outside the lung, is not a nodule: refuse it."""
+    voxel_mm3 = float(np.prod(spacing_zyx))
+    volume = np.count_nonzero(outline) * voxel_mm3
+    dense = np.count_nonzero(ct[outline] >= DENSE_HU) * voxel_mm3
+    if dense > MAX_DENSE_MM3:
+        raise SegmentationError(
+            f"The outline ({volume / 1000:.0f} cm3) holds {dense / 1000:.1f} cm3 above {DENSE_HU:.0f} HU (up to "
+            f"{float(ct[outline].max()):.0f} HU): bone, more than any calcified nodule holds (limit "
+            f"{MAX_DENSE_MM3 / 1000:.1f} cm3). The seed is probably in the chest wall; click inside the nodule or "
+            "draw the outline by hand."
+        )
+    if volume > CHEST_WALL_MIN_MM3 and lung_around < CHEST_WALL_LUNG_FRACTION:
+        raise SegmentationError(
+            f"The outline ({volume / 1000:.0f} cm3) has lung on only {100 * lung_around:.0f} % of its surroundings: "
+            f"it runs into the chest wall or mediastinum (limit: larger than {CHEST_WALL_MIN_MM3 / 1000:.0f} cm3 with "
+            f"less than {100 * CHEST_WALL_LUNG_FRACTION:.0f} % lung around). Click inside the nodule or draw the "
+            "outline by hand."
+        )
 
 
 def _seed_index(image: sitk.Image, seed_lps) -> tuple[int, int, int]:

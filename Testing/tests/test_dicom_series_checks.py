@@ -132,3 +132,15 @@ def test_the_complete_series_still_scores(lidc_0314, tmp_path):
     image = read_image(lidc_0314 / "dicom")
     assert image.GetSize() == (512, 512, 275)
     assert np.isclose(image.GetSpacing()[2], 1.0, atol=0.3)
+
+
+def test_other_dicom_objects_beside_the_series_are_left_alone(slices, tmp_path):
+    """A DICOMDIR or a damaged object of another series is not a missing slice of this one."""
+    def other_series(dataset):
+        dataset.SeriesInstanceUID = pydicom.uid.generate_uid()
+
+    folder = build(tmp_path / "others", slices, extra={"other.dcm": (0, other_series)})
+    data = (folder / "other.dcm").read_bytes()
+    (folder / "other.dcm").write_bytes(data[: len(data) // 2])
+    (folder / "DICOMDIR").write_bytes(b"\0" * 128 + b"DICM" + b"\0" * 64)
+    assert read_image(folder).GetSize()[2] == 40

@@ -119,3 +119,11 @@ def test_an_incomplete_dicom_header_is_one_line_not_a_traceback(patient_series, 
     err = [line for line in capsys.readouterr().err.splitlines() if line.strip()]
     assert status == 2 and len(err) == 1 and "Cannot build the DICOM SEG" in err[0], err
     assert not out.exists()
+
+
+def test_help_says_which_outputs_carry_patient_identity(capsys):
+    with pytest.raises(SystemExit):
+        main(["score", "--help"])
+    text = " ".join(capsys.readouterr().out.split())
+    assert "DICOM SR and SEG always carry the CT's patient and study identity" in text
+    assert "--deidentify-dicom" in text and "record the input paths in full" in text
