@@ -27,6 +27,7 @@ from ..errors import ModelFormatError
 from .validation import ValidationRecord
 
 SCHEMA = "alk-radiomics-model"
+MIN_SD, MIN_RELATIVE_SD = 1e-9, 1e-6
 SCHEMA_VERSION = 2
 CHECKSUM_KEY = "content_sha256"
 # What version 2 added, for the message that refuses an older file.
@@ -235,6 +236,10 @@ class Standardization:
     def __post_init__(self) -> None:
         if not self.sd.value > 0:
             raise ModelFormatError(f"a standard deviation must be positive, got {self.sd.value}")
+        # Below this every real feature value's z-score passes 1e6 and exp() overflows: not a fit of real data.
+        if self.sd.value < MIN_SD or self.sd.value < MIN_RELATIVE_SD * abs(self.mean.value):
+            raise ModelFormatError(f"the standard deviation {self.sd.value:g} (mean {self.mean.value:g}) is too small "
+                                   f"to be a fit (at least {MIN_RELATIVE_SD:g} x |mean| and {MIN_SD:g})")
 
     def to_dict(self) -> dict[str, Any]:
         return {"mean": self.mean.to_dict(), "sd": self.sd.to_dict()}
@@ -452,11 +457,18 @@ def load_model(path: str | os.PathLike) -> Model:
     path = Path(path)
     if not path.is_file():
         raise ModelFormatError(f"Model file {path} does not exist; give the path of a model .json file.")
-    raw = path.read_bytes()
     try:
-        document = json.loads(raw.decode("utf-8"))
+        raw = path.read_bytes()
+    except OSError as err:
+        raise ModelFormatError(f"Cannot read model file {path}: {err.strerror}.") from None
+    try:
+        document = json.loads(raw.decode("utf-8"), parse_constant=_no_constant)
     except (UnicodeDecodeError, json.JSONDecodeError) as err:
         raise ModelFormatError(f"Model file {path} is not valid JSON ({err}).") from None
+    except RecursionError:
+        raise ModelFormatError(f"Model file {path} is nested too deeply to be a model file.") from None
+    except ModelFormatError as err:
+        raise ModelFormatError(f"Model file {path} is not valid JSON: {err}.") from None
     if not isinstance(document, dict) or CHECKSUM_KEY not in document:
         raise ModelFormatError(f"Model file {path} records no {CHECKSUM_KEY}; it was not written by ALKRadiomics.")
     if document[CHECKSUM_KEY] != content_checksum(document):
@@ -469,6 +481,10 @@ def load_model(path: str | os.PathLike) -> Model:
     except ModelFormatError as err:
         raise ModelFormatError(f"Model file {path} fails the schema: {err}.") from None
     return replace(model, sha256=hashlib.sha256(raw).hexdigest(), path=str(path))
+
+
+def _no_constant(name: str):
+    raise ModelFormatError(f"{name} is not a number JSON allows (NaN and Infinity are Python's extensions)")
 
 
 def _mapping(data: Any, where: str) -> dict[str, Any]:
