@@ -98,3 +98,18 @@ def stock_pyradiomics(load_real_case):
 
     assert radiomics is not None
     return features
+
+
+def write_cropped_lung1(sample_data: Path, folder: Path) -> tuple[Path, Path]:
+    """lung1 cropped in-plane to 20 voxels around its nodule (all slices), as ct.nrrd and mask.nrrd in ``folder``:
+    a real case that the bad-input tests can copy and damage quickly."""
+    import numpy as np
+    import SimpleITK as sitk
+
+    image = sitk.ReadImage(str(sample_data / "lung1_image.nrrd"))
+    mask = sitk.ReadImage(str(sample_data / "lung1_label.nrrd"))
+    z, y, x = np.nonzero(sitk.GetArrayViewFromImage(mask))
+    region = (slice(int(x.min()) - 20, int(x.max()) + 20), slice(int(y.min()) - 20, int(y.max()) + 20), slice(None))
+    sitk.WriteImage(image[region], str(folder / "ct.nrrd"), True)
+    sitk.WriteImage(mask[region], str(folder / "mask.nrrd"), True)
+    return folder / "ct.nrrd", folder / "mask.nrrd"

@@ -14,6 +14,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 import SimpleITK as sitk
+from conftest import write_cropped_lung1
 
 from ALKRadiomicsLib.cli import main
 
@@ -24,13 +25,9 @@ REPOSITORY = Path(__file__).resolve().parents[2]
 def lung1(sample_data, tmp_path_factory) -> dict[str, Path]:
     """lung1 cropped to its nodule, as .nrrd and as a detached .nhdr + .raw pair."""
     folder = tmp_path_factory.mktemp("limits")
-    image = sitk.ReadImage(str(sample_data / "lung1_image.nrrd"))
-    mask = sitk.ReadImage(str(sample_data / "lung1_label.nrrd"))
-    z, y, x = np.nonzero(sitk.GetArrayViewFromImage(mask))
-    region = (slice(int(x.min()) - 20, int(x.max()) + 20), slice(int(y.min()) - 20, int(y.max()) + 20), slice(None))
-    sitk.WriteImage(image[region], str(folder / "ct.nrrd"), True)
-    sitk.WriteImage(mask[region], str(folder / "mask.nrrd"), True)
-    sitk.WriteImage(image[region], str(folder / "ct.nhdr"))  # ct.nhdr + ct.raw
+    write_cropped_lung1(sample_data, folder)
+    image = sitk.ReadImage(str(folder / "ct.nrrd"))
+    sitk.WriteImage(image, str(folder / "ct.nhdr"))  # ct.nhdr + ct.raw
     return {"ct": folder / "ct.nrrd", "mask": folder / "mask.nrrd", "nhdr": folder / "ct.nhdr",
             "raw": folder / "ct.raw"}
 

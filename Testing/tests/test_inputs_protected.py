@@ -11,9 +11,9 @@ import os
 import shutil
 from pathlib import Path
 
-import numpy as np
 import pytest
 import SimpleITK as sitk
+from conftest import write_cropped_lung1
 
 from ALKRadiomicsLib.cli import main
 from ALKRadiomicsLib.model import bundled_model_path
@@ -23,12 +23,7 @@ from ALKRadiomicsLib.model import bundled_model_path
 def files(sample_data, tmp_path_factory) -> dict[str, Path]:
     """A real case (lung1 cropped to its nodule), a cohort of it, a features CSV and a model copy."""
     folder = tmp_path_factory.mktemp("protected")
-    image = sitk.ReadImage(str(sample_data / "lung1_image.nrrd"))
-    mask = sitk.ReadImage(str(sample_data / "lung1_label.nrrd"))
-    z, y, x = np.nonzero(sitk.GetArrayViewFromImage(mask))
-    region = (slice(int(x.min()) - 20, int(x.max()) + 20), slice(int(y.min()) - 20, int(y.max()) + 20), slice(None))
-    sitk.WriteImage(image[region], str(folder / "ct.nrrd"), True)
-    sitk.WriteImage(mask[region], str(folder / "mask.nrrd"), True)
+    write_cropped_lung1(sample_data, folder)
     (folder / "cohort.csv").write_text("id,image,mask,alk\ncase1,ct.nrrd,mask.nrrd,1\n")
     (folder / "features.csv").write_text("id,error,original_glcm_Autocorrelation\ncase1,,1.5\n")
     shutil.copy(bundled_model_path(), folder / "model.json")

@@ -12,9 +12,8 @@ import shutil
 import time
 from pathlib import Path
 
-import numpy as np
 import pytest
-import SimpleITK as sitk
+from conftest import write_cropped_lung1
 
 from ALKRadiomicsLib.cli import main
 from ALKRadiomicsLib.model import bundled_model_path
@@ -24,12 +23,7 @@ from ALKRadiomicsLib.model.schema import CHECKSUM_KEY, content_checksum
 @pytest.fixture(scope="module")
 def case(sample_data, tmp_path_factory) -> tuple[Path, Path]:
     folder = tmp_path_factory.mktemp("user_errors")
-    image = sitk.ReadImage(str(sample_data / "lung1_image.nrrd"))
-    mask = sitk.ReadImage(str(sample_data / "lung1_label.nrrd"))
-    z, y, x = np.nonzero(sitk.GetArrayViewFromImage(mask))
-    region = (slice(int(x.min()) - 20, int(x.max()) + 20), slice(int(y.min()) - 20, int(y.max()) + 20), slice(None))
-    sitk.WriteImage(image[region], str(folder / "ct.nrrd"), True)
-    sitk.WriteImage(mask[region], str(folder / "mask.nrrd"), True)
+    write_cropped_lung1(sample_data, folder)
     return folder / "ct.nrrd", folder / "mask.nrrd"
 
 
