@@ -78,9 +78,13 @@ class WebApp:
     def open_case(self) -> None:
         state = self.server.state
         try:
-            path = cases.resolve_case(self.data_dir, state.case_choice)
-            name = "lung2" if state.case_choice == cases.SAMPLE_CASE else Path(state.case_choice).name.split(".")[0]
-            self._load(path, name)
+            choice = str(state.case_choice)
+            path = cases.resolve_case(self.data_dir, choice)
+            name = "lung2" if choice == cases.SAMPLE_CASE else Path(choice).name.split(".")[0]
+            try:
+                self._load(path, name)
+            except ALKRadiomicsError as error:  # the page names the file as it offered it, not the server's path
+                raise type(error)(str(error).replace(str(path), choice)) from None
         except Exception as error:
             self._fail(error)
 

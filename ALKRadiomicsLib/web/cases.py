@@ -15,7 +15,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from ..errors import InputError
+from ..errors import ALKRadiomicsError, InputError
 
 CT_SUFFIXES = (".nrrd", ".nii", ".nii.gz", ".mha")
 SAMPLE_CASE = "sample:lung2"
@@ -86,4 +86,7 @@ def uploaded_file(name: str, content: bytes) -> Iterator[Path]:
     with tempfile.TemporaryDirectory(prefix="alk-web-") as folder:
         path = Path(folder) / ("upload" + suffix)
         path.write_bytes(content)
-        yield path
+        try:
+            yield path
+        except ALKRadiomicsError as error:  # name the user's file, not the temporary copy
+            raise type(error)(str(error).replace(str(path), name)) from None
