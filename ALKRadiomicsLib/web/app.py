@@ -54,11 +54,12 @@ class WebApp:
                       "placing": False, "review_html": "", "voxels": 0, "effect": "none", "can_undo": False,
                       "can_redo": False, "hla": "", "pdl1": "", "n_stage": "not given", "prevalence": "",
                       "scoring": False, "progress": 0, "progress_stage": "", "result_html": "", "scored": False,
-                      "upload": None, "goto": ""})
+                      "upload": None, "goto": "", "show_3d": False})
         for signal in self.session.undo_stack.signals():
             signal.connect(self._undo_changed)
         self.server.state.change("effect")(self._effect_changed)
         self.server.state.change("upload")(self._upload_changed)
+        self.server.state.change("show_3d")(self._show_3d_changed)
         self.ui = page.build(self)
         _warm_up()
 
@@ -167,6 +168,13 @@ class WebApp:
             self._fail(error)
             if effect != "none":
                 self.server.state.effect = "none"
+
+    def _show_3d_changed(self, show_3d, **_) -> None:
+        # Off by default: the surface is rebuilt after every stroke, which a CPU-only server feels.
+        try:
+            self.session.show_3d(bool(show_3d))
+        except Exception as error:
+            self._fail(error)
 
     def _undo_changed(self, *_) -> None:
         self.server.state.update({"can_undo": self.session.undo_stack.can_undo(),

@@ -72,6 +72,8 @@ def build(app):
                        **tid("redo"))
                 html.Span("{{ voxels }} voxels", classes="ml-auto text-caption align-self-center",
                           raw_attrs=['data-testid="voxels"', ':data-voxels="voxels"'])
+            v.VCheckbox(v_model=("show_3d",), label="Outline in 3D view", density="compact", hide_details=True,
+                        disabled=("!has_outline",), **tid("show-3d"))
             html.Div(v_html=("review_html",), classes="text-body-2 mt-1", **tid("review"))
 
             html.Div("3. Pathology (optional)", classes="text-subtitle-2 mt-3")

@@ -127,6 +127,16 @@ class CaseSession:
         editor.set_active_effect_type({"none": SegmentationEffectNoTool, "paint": SegmentationEffectPaint,
                                        "erase": SegmentationEffectErase}[effect])
 
+    def show_3d(self, show: bool) -> None:
+        """The outline as a surface in the 3D view (rebuilt after each edit while shown)."""
+        self.app.segmentation_editor.show_3d(show)
+        if show:  # frame the 3D view on it; the slice views keep their position
+            from trame_slicer.views import ThreeDView
+
+            for view in self.app.view_manager.get_views():
+                if isinstance(view, ThreeDView):
+                    view.reset_view()
+
     def undo(self) -> None:
         if self.undo_stack.can_undo():
             self.undo_stack.undo()
@@ -139,8 +149,15 @@ class CaseSession:
         """Voxels of the outline on the CT's grid (0 without one)."""
         if self.segment_id is None:
             return 0
-        mask = mrml.mask_from_segment(self.segmentation, self.segment_id, self.volume)
-        return int(np.count_nonzero(sitk.GetArrayViewFromImage(mask)))
+        from vtk.util.numpy_support import vtk_to_numpy
+
+        # Counted on the segment's own labelmap, which is on the CT's grid (the outline is imported on it and
+        # the effects paint on it): no resampling on every stroke.
+        segment = self.segmentation.GetSegmentation().GetSegment(self.segment_id)
+        labelmap = segment.GetRepresentation("Binary labelmap") if segment is not None else None
+        if labelmap is None or labelmap.GetPointData().GetScalars() is None:
+            return 0
+        return int(np.count_nonzero(vtk_to_numpy(labelmap.GetPointData().GetScalars()) == segment.GetLabelValue()))
 
     def review_html(self) -> str:
         self._require_outline()
