@@ -35,10 +35,9 @@ class WebApp:
         self.data_dir = Path(data_dir).resolve() if data_dir is not None else None
         self.slicer_app = SlicerApp()
         if not logger.isEnabledFor(logging.DEBUG):
-            # VTK 9.6 warns about deprecated interactor events on every view; -v shows them.
-            from vtkmodules.vtkCommonCore import vtkObject
-
-            vtkObject.GlobalWarningDisplayOff()
+            # VTK 9.6 warns about deprecated interactor events on every view; -v shows them. (A static
+            # vtkObject method, reached through the scene: only mrml.py imports VTK.)
+            self.slicer_app.scene.GlobalWarningDisplayOff()
         register_rca_factories(self.slicer_app.view_manager, self.server, slice_view_ui_f=page.slice_view_gutter)
         self.layout_manager = LayoutManager(self.slicer_app.scene, self.slicer_app.view_manager, self.server)
         self.layout_manager.register_layout_dict(LayoutManager.default_grid_configuration())
@@ -54,7 +53,7 @@ class WebApp:
                       "placing": False, "review_html": "", "voxels": 0, "effect": "none", "can_undo": False,
                       "can_redo": False, "hla": "", "pdl1": "", "n_stage": "not given", "prevalence": "",
                       "scoring": False, "progress": 0, "progress_stage": "", "result_html": "", "scored": False,
-                      "upload": None, "goto": "", "show_3d": False})
+                      "upload": None, "goto": "", "show_3d": False, "is_dicom": False})
         for signal in self.session.undo_stack.signals():
             signal.connect(self._undo_changed)
         self.server.state.change("effect")(self._effect_changed)
@@ -106,7 +105,8 @@ class WebApp:
 
     def _load(self, path: Path, name: str) -> None:
         self.session.load(path, name)
-        self.server.state.update({"case_name": name, "has_outline": False, "review_html": "", "voxels": 0,
+        self.server.state.update({"case_name": name, "is_dicom": self.session.dicom_files is not None,
+                                  "has_outline": False, "review_html": "", "voxels": 0,
                                   "effect": "none", "result_html": "", "scored": False, "placing": False})
         self.say(f"Opened {name}. Click 'Place seed', then inside the nodule in a slice view.")
 

@@ -102,6 +102,9 @@ def build(app):
                        **tid("download-report"))
                 v.VBtn("JSON", click=_download_click(app, "json"), disabled=("!scored",), size="small",
                        classes="ml-1", **tid("download-json"))
+                for kind, title in (("dicom_sr", "DICOM SR"), ("dicom_seg", "DICOM SEG")):
+                    v.VBtn(title, v_if=("is_dicom",), click=_download_click(app, kind), disabled=("!scored",),
+                           size="small", classes="ml-1", **tid(f"download-{kind.replace('_', '-')}"))
                 v.VBtn("Outline", click=_download_click(app, "outline"), disabled=("!has_outline",), size="small",
                        classes="ml-1", **tid("download-outline"))
         with v.VMain(), html.Div(classes="d-flex flex-row fill-height", style="height: 100vh",
