@@ -46,6 +46,7 @@ class CaseSession:
         self.dicom_files: list[str] | None = None
         self.case = self.result = None
         self._observations: list = []
+        self._quiet = False
 
     # -- the CT -----------------------------------------------------------------------------------
     def load(self, path: str | Path, name: str) -> None:
@@ -117,6 +118,8 @@ class CaseSession:
             scene.GetNthNodeByClass(index, "vtkMRMLSliceNode").JumpSliceByCentering(*[float(v) for v in ras])
 
     def _edited(self) -> None:
+        if self._quiet:
+            return
         self.result = None
         self.on_edit()
 
@@ -134,7 +137,13 @@ class CaseSession:
 
     def show_3d(self, show: bool) -> None:
         """The outline as a surface in the 3D view (rebuilt after each edit while shown)."""
-        self.app.segmentation_editor.show_3d(show)
+        # Building the surface fires the segmentation's modified events too; the outline itself is unchanged,
+        # so the review and the score stand.
+        self._quiet = True
+        try:
+            self.app.segmentation_editor.show_3d(show)
+        finally:
+            self._quiet = False
         if show:  # frame the 3D view on it; the slice views keep their position
             from trame_slicer.views import ThreeDView
 

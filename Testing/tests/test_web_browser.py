@@ -126,9 +126,13 @@ def test_score_and_json_equal_the_cli_on_the_same_outline(page, outline, sample_
     assert web == cli
     shown = " ".join(page.get_by_test_id("result").inner_text().split())
     assert f"ALK probability {percent(cli['alk']['probability'])}" in shown
-    if os.environ.get("ALK_RADIOMICS_SCREENSHOTS"):  # README's picture: make screenshot-web
-        target = Path(os.environ["ALK_RADIOMICS_SCREENSHOTS"]) / "web_app.png"
-        page.screenshot(path=str(target))
+    page.get_by_test_id("show-3d").locator("input").check()
+    page.wait_for_timeout(2000)  # the surface and the 3D view's next frame
+    assert "ALK probability" in page.get_by_test_id("result").inner_text()  # showing it in 3D is no edit
+    if os.environ.get("ALK_RADIOMICS_SCREENSHOTS"):  # the README's picture
+        page.get_by_test_id("review").evaluate("e => e.scrollIntoView({block: 'start'})")
+        page.screenshot(path=str(Path(os.environ["ALK_RADIOMICS_SCREENSHOTS"]) / "web_app.png"))
+    page.get_by_test_id("show-3d").locator("input").uncheck()
 
 
 def _one_clear_line(page) -> str:
