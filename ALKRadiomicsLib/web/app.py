@@ -133,26 +133,31 @@ class WebApp:
         except Exception as error:
             self._fail(error)
 
-    def _outline_done(self, review_html: str | None, error: Exception | None) -> None:
+    def _outline_done(self, segment_id: str | None, error: Exception | None) -> None:
         state = self.server.state
         state.placing = False
         if error is not None:
             self._fail(error)
         else:
-            state.update({"has_outline": True, "review_html": review_html, "voxels": self.session.voxel_count(),
+            # The outline is shown at once; its review (0.3 s on lung2) follows, off the click's path.
+            state.update({"has_outline": True, "review_html": "", "voxels": self.session.voxel_count(),
                           "result_html": "", "scored": False})
             self.say("Outline made. Review it; correct with Paint / Erase; then Score.")
+            self._schedule_review(0.0)
         state.flush()
 
     def _edited(self) -> None:
+        self.server.state.update({"result_html": "", "scored": False})
         # The review is recomputed once a stroke has settled, off the brush's own path.
+        self._schedule_review(REVIEW_DELAY_S)
+
+    def _schedule_review(self, delay_s: float) -> None:
         if self._review_task is not None and not self._review_task.done():
             self._review_task.cancel()
-        self.server.state.update({"result_html": "", "scored": False})
-        self._review_task = asyncio.ensure_future(self._refresh_review())
+        self._review_task = asyncio.ensure_future(self._refresh_review(delay_s))
 
-    async def _refresh_review(self) -> None:
-        await asyncio.sleep(REVIEW_DELAY_S)
+    async def _refresh_review(self, delay_s: float) -> None:
+        await asyncio.sleep(delay_s)
         state = self.server.state
         try:
             state.update({"review_html": self.session.review_html(), "voxels": self.session.voxel_count()})

@@ -39,7 +39,7 @@ class CaseSession:
         self.undo_stack = UndoStack(undo_limit=20)
         slicer_app.segmentation_editor.set_undo_stack(self.undo_stack)
         self.on_edit = on_edit or (lambda: None)
-        self.on_outline: Callable[[str | None, Exception | None], None] = lambda html, error: None
+        self.on_outline: Callable[[str | None, Exception | None], None] = lambda segment_id, error: None
         self.volume = self.segmentation = self.seed = None
         self.segment_id: str | None = None
         self.name = ""
@@ -108,7 +108,7 @@ class CaseSession:
         self.undo_stack.clear()
         self.result = None
         self.centre_on(self.logic.seed_ras(self.seed))
-        self.on_outline(self.review_html(), None)
+        self.on_outline(segment_id, None)
 
     def centre_on(self, ras) -> None:
         """Every slice view through ``ras`` (mm), with that point at the view's centre."""

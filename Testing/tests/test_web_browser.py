@@ -81,6 +81,7 @@ def outline(page, sample_data, tmp_path_factory):
     wait_message(page, "Opened lung2")
     click_seed_at(page, label_centre_ras(sample_data / "lung2_label.nrrd"))
     assert message(page).startswith("Outline made"), message(page)
+    page.get_by_test_id("review").filter(has_text=re.compile(r"Volume \d+ mm3")).wait_for()  # follows the outline
     return download(page, "download-outline", tmp_path_factory.mktemp("outline") / "lung2_outline.nrrd")
 
 
@@ -96,7 +97,7 @@ def test_click_at_the_label_centre_outlines_lung2_with_dice_at_least_080(page, o
     mask = sitk.GetArrayFromImage(sitk.ReadImage(str(outline))) > 0
     assert dice(mask, label) >= 0.80
     assert voxels(page) == np.count_nonzero(mask)
-    assert re.search(r"Volume \d+ mm3", page.get_by_test_id("review").inner_text())
+    assert re.search(r"longest axial diameter \d+\.\d mm", page.get_by_test_id("review").inner_text())
 
 
 def test_paint_stroke_changes_the_voxel_count_and_undo_restores_it(page, outline):
