@@ -143,7 +143,7 @@ class WebApp:
             state.update({"has_outline": True, "review_html": "", "voxels": self.session.voxel_count(),
                           "result_html": "", "scored": False})
             self.say("Outline made. Review it; correct with Paint / Erase; then Score.")
-            self._schedule_review(0.0)
+            self._schedule_review(REVIEW_DELAY_S)  # after the views have sent their new frames
         state.flush()
 
     def _edited(self) -> None:
