@@ -71,8 +71,9 @@ class WebApp:
             self.say(str(error).splitlines()[0] if str(error) else type(error).__name__, "error")
         else:
             logger.exception("web app: unexpected error", exc_info=error)
-            self.say(f"Unexpected error ({type(error).__name__}: {str(error).splitlines()[0] if str(error) else ''}); "
-                     "nothing was changed. The server log has the details.", "error")
+            first = str(error).splitlines()[0] if str(error) else ""
+            self.say(f"Unexpected error ({type(error).__name__}: {first}); the server keeps running and its log has "
+                     "the details.", "error")
 
     # -- opening a CT -----------------------------------------------------------------------------
     def open_case(self) -> None:
