@@ -99,10 +99,27 @@ class WebApp:
             content = file.get("content") or b""
             if isinstance(content, list):  # large files arrive in chunks
                 content = b"".join(content)
-            with cases.uploaded_file(name, content) as path:
-                self._load(path, name.split(".")[0])
+            if name.lower().endswith(".zip"):
+                self._load_zip(name, content)
+            else:
+                with cases.uploaded_file(name, content) as path:
+                    self._load(path, name.split(".")[0])
         except Exception as error:
             self._fail(error)
+
+    def _load_zip(self, name: str, content: bytes) -> None:
+        """A zipped DICOM series: unpacked into a private folder that lives while its case is open (the SR
+        and SEG read the series' headers), removed when another case is opened or refused."""
+        folder = cases.extract_dicom_zip(name, content)
+        try:
+            try:
+                self._load(Path(folder.name), name[:-4])
+            except ALKRadiomicsError as error:
+                raise type(error)(str(error).replace(folder.name, name)) from None
+        except BaseException:
+            folder.cleanup()
+            raise
+        self.session.keep_until_closed(folder)
 
     def _load(self, path: Path, name: str) -> None:
         self.session.load(path, name)

@@ -20,6 +20,7 @@ from ..errors import ALKRadiomicsError, InputError
 CT_SUFFIXES = (".nrrd", ".nii", ".nii.gz", ".mha")
 SAMPLE_CASE = "sample:lung2"
 MAX_UPLOAD_BYTES = 512 * 1024 * 1024  # a chest CT at 0.6 mm is ~300 MB as int16; more is not one CT
+MAX_ZIP_MEMBERS = 4000  # slices of one series; more is an archive, not a series
 
 
 def is_ct_file(name: str) -> bool:
@@ -63,15 +64,16 @@ def resolve_case(data_dir: str | Path | None, name: str) -> Path:
 # First bytes of each accepted format; gzip for .nii.gz. NIfTI-1 has no magic at offset 0 (its
 # header size, 348, is), so .nii is checked by that.
 _MAGIC = {".nrrd": (b"NRRD",), ".mha": (b"ObjectType", b"NDims"), ".nii.gz": (b"\x1f\x8b",),
-          ".nii": (b"\x5c\x01\x00\x00", b"\x00\x00\x01\x5c")}
+          ".nii": (b"\x5c\x01\x00\x00", b"\x00\x00\x01\x5c"), ".zip": (b"PK\x03\x04", b"PK\x05\x06")}
 
 
 def check_upload(name: str, content: bytes) -> str:
     """The upload's suffix, or a one-line InputError saying why the file is refused."""
     lower = name.lower()
-    suffix = next((s for s in (".nii.gz", ".nrrd", ".nii", ".mha") if lower.endswith(s)), None)
+    suffix = next((s for s in (".nii.gz", ".nrrd", ".nii", ".mha", ".zip") if lower.endswith(s)), None)
     if suffix is None:
-        raise InputError(f"{name} is not a CT volume: upload a .nrrd, .nii, .nii.gz or .mha file.")
+        raise InputError(f"{name} is not a CT volume: upload a .nrrd, .nii, .nii.gz or .mha file, or a .zip of "
+                         "one DICOM series.")
     if len(content) > MAX_UPLOAD_BYTES:
         raise InputError(f"{name} is {len(content) / 2**20:.0f} MB; the limit is {MAX_UPLOAD_BYTES // 2**20} MB.")
     if not content.startswith(_MAGIC[suffix]):
@@ -90,3 +92,33 @@ def uploaded_file(name: str, content: bytes) -> Iterator[Path]:
             yield path
         except ALKRadiomicsError as error:  # name the user's file, not the temporary copy
             raise type(error)(str(error).replace(str(path), name)) from None
+
+
+def extract_dicom_zip(name: str, content: bytes) -> tempfile.TemporaryDirectory:
+    """A zipped DICOM series unpacked, flat, into a new temporary folder (the caller removes it).
+
+    Member names are never used as paths (no ``../`` escapes); the unpacked size is limited like an
+    upload's, so a zip bomb is refused before it fills the disk.
+    """
+    import io
+    import zipfile
+
+    check_upload(name, content)
+    try:
+        archive = zipfile.ZipFile(io.BytesIO(content))
+        members = [m for m in archive.infolist() if not m.is_dir()]
+    except zipfile.BadZipFile:
+        raise InputError(f"{name} is not a readable .zip file.") from None
+    if not members or len(members) > MAX_ZIP_MEMBERS:
+        raise InputError(f"{name} holds {len(members)} files; a DICOM series has 1 to {MAX_ZIP_MEMBERS}.")
+    if sum(m.file_size for m in members) > 2 * MAX_UPLOAD_BYTES:
+        raise InputError(f"{name} unpacks to more than {2 * MAX_UPLOAD_BYTES // 2**20} MB; that is not one CT.")
+    folder = tempfile.TemporaryDirectory(prefix="alk-web-")
+    try:
+        for index, member in enumerate(members):
+            with archive.open(member) as source:
+                (Path(folder.name) / f"{index:05d}.dcm").write_bytes(source.read(2 * MAX_UPLOAD_BYTES + 1))
+    except Exception:
+        folder.cleanup()
+        raise InputError(f"{name} could not be unpacked.") from None
+    return folder

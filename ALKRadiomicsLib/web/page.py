@@ -50,8 +50,8 @@ def build(app):
                       **tid("case-select"))
             v.VBtn("Open", click=app.open_case, block=True, classes="mt-1", loading=("loading",),
                    **tid("open-case"))
-            v.VFileInput(v_model=("upload",), label="or upload .nrrd / .nii(.gz) / .mha", density="compact",
-                         hide_details=True, classes="mt-2", show_size=True, **tid("upload"))
+            v.VFileInput(v_model=("upload",), label="or upload .nrrd / .nii(.gz) / .mha / DICOM .zip",
+                         density="compact", hide_details=True, classes="mt-2", show_size=True, **tid("upload"))
 
             html.Div("2. Outline and review", classes="text-subtitle-2 mt-3")
             with html.Div(classes="d-flex"):

@@ -47,6 +47,7 @@ class CaseSession:
         self.case = self.result = None
         self._observations: list = []
         self._quiet = False
+        self._kept = None  # what the open case needs on disk (an unpacked DICOM upload)
 
     # -- the CT -----------------------------------------------------------------------------------
     def load(self, path: str | Path, name: str) -> None:
@@ -74,7 +75,14 @@ class CaseSession:
         self.seed.AddObserver(self.seed.PointPositionDefinedEvent, lambda caller, event: self._segment())
         self._observations = self.logic.observe_edits(self.segmentation, self._edited)
 
+    def keep_until_closed(self, folder) -> None:
+        """Hold ``folder`` (a TemporaryDirectory) until the case is closed."""
+        self._kept = folder
+
     def _clear(self) -> None:
+        if self._kept is not None:
+            self._kept.cleanup()
+            self._kept = None
         self.logic.stop_observing(self._observations)
         self._observations = []
         self.app.segmentation_editor.deactivate_effect()

@@ -4,6 +4,7 @@ sample, and uploads refused by name, size and first bytes before any reader sees
 from __future__ import annotations
 
 import os
+from pathlib import Path
 
 import pytest
 
@@ -86,3 +87,33 @@ def test_a_refused_upload_names_the_users_file_and_leaves_no_temporary_copy(tmp_
 def test_web_data_must_be_a_folder(tmp_path, capsys):
     assert main(["web", "--data", str(tmp_path / "missing")]) == 2
     assert capsys.readouterr().err.strip().endswith("is not a folder.")
+
+
+def _zip(members: dict[str, bytes]) -> bytes:
+    import io
+    import zipfile
+
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", compression=zipfile.ZIP_DEFLATED) as archive:
+        for name, data in members.items():
+            archive.writestr(name, data)
+    return buffer.getvalue()
+
+
+def test_a_zipped_series_unpacks_flat_so_no_name_climbs_out(tmp_path):
+    folder = cases.extract_dicom_zip("series.zip", _zip({"../../evil.dcm": b"a", "/etc/x.dcm": b"b", "s/1.dcm": b"c"}))
+    try:
+        assert sorted(p.name for p in Path(folder.name).iterdir()) == ["00000.dcm", "00001.dcm", "00002.dcm"]
+        assert not (Path(folder.name).parent.parent / "evil.dcm").exists()
+    finally:
+        folder.cleanup()
+
+
+def test_a_zip_that_is_no_series_is_refused(monkeypatch):
+    with pytest.raises(InputError, match="not a .zip file"):
+        cases.extract_dicom_zip("series.zip", b"NRRD0004")
+    with pytest.raises(InputError, match="holds 0 files"):
+        cases.extract_dicom_zip("series.zip", _zip({}))
+    monkeypatch.setattr(cases, "MAX_UPLOAD_BYTES", 1000)
+    with pytest.raises(InputError, match="unpacks to more than"):  # a zip bomb: small packed, large unpacked
+        cases.extract_dicom_zip("series.zip", _zip({"1.dcm": bytes(5000)}))

@@ -1,5 +1,6 @@
-"""`alk-radiomics web` on a DICOM series picked under --data (issue 15): the DICOM SR and SEG downloads
-reference the series, as the CLI's do. LIDC-IDRI-0314 (1 mm slices), in a real browser."""
+"""`alk-radiomics web` on DICOM (issue 15), in a real browser: a zipped series uploads (and a zip whose
+names try to climb out is unpacked flat, writing nothing outside); a series picked under --data scores,
+and its DICOM SR and SEG downloads reference the series, as the CLI's do. LIDC-IDRI-0314 (1 mm slices)."""
 
 from __future__ import annotations
 
@@ -17,12 +18,22 @@ from playwright.sync_api import sync_playwright  # noqa: E402
 from ALKRadiomicsLib import io  # noqa: E402
 
 
+def _zip(path, members: dict[str, bytes]):
+    import zipfile
+
+    with zipfile.ZipFile(path, "w") as archive:
+        for name, data in members.items():
+            archive.writestr(name, data)
+    return path
+
+
 def test_a_dicom_series_under_data_scores_and_downloads_sr_and_seg(lidc_0314, tmp_path):
     import pydicom
 
     data = tmp_path / "data"
     shutil.copytree(lidc_0314 / "dicom", data / "LIDC-IDRI-0314")  # under --data: a symlink out is refused
     series_uid = next(iter(io.dicom_series_in(data / "LIDC-IDRI-0314")))
+    slices = {f"LIDC/{p.name}": p.read_bytes() for p in sorted((lidc_0314 / "dicom").iterdir())[100:130]}
     consensus = lidc_0314 / "LIDC-IDRI-0314_consensus50_mask.nii.gz"
     server = harness.WebServer(tmp_path / "web", data)
     try:
@@ -32,6 +43,14 @@ def test_a_dicom_series_under_data_scores_and_downloads_sr_and_seg(lidc_0314, tm
             page.set_default_timeout(90000)
             page.goto(server.url)
             page.get_by_test_id("open-case").wait_for()
+            scratch = sorted(server.tmp.rglob("*"))  # MRML's own empty scratch folder, made at startup
+            for upload, expected in ((_zip(tmp_path / "evil.zip", {"../../evil.dcm": b"x"}), "No DICOM series"),
+                                     (_zip(tmp_path / "series.zip", slices), "Opened series")):
+                harness.clear_message(page)
+                page.get_by_test_id("upload").locator("input[type=file]").set_input_files(upload)
+                assert expected in harness.wait_message(page, expected)
+            assert page.get_by_test_id("download-dicom-sr").count() == 1  # a DICOM case: SR and SEG offered
+            assert not (tmp_path / "evil.dcm").exists() and not (server.tmp.parent / "evil.dcm").exists()
             harness.open_case(page, "LIDC-IDRI-0314")
             harness.wait_message(page, "Opened LIDC-IDRI-0314")
             harness.click_seed_at(page, harness.label_centre_ras(consensus))
@@ -44,6 +63,8 @@ def test_a_dicom_series_under_data_scores_and_downloads_sr_and_seg(lidc_0314, tm
             seg = pydicom.dcmread(harness.download(page, "download-dicom-seg", tmp_path / "seg.dcm"))
             sr = pydicom.dcmread(harness.download(page, "download-dicom-sr", tmp_path / "sr.dcm"))
             browser.close()
+        # the unpacked upload lived while its case was open; opening the next case removed it
+        assert sorted(server.tmp.rglob("*")) == scratch
     finally:
         server.stop()
     assert seg.Modality == "SEG" and seg.ReferencedSeriesSequence[0].SeriesInstanceUID == series_uid
