@@ -203,6 +203,13 @@ class WebApp:
         self.server.state.update({"can_undo": self.session.undo_stack.can_undo(),
                                   "can_redo": self.session.undo_stack.can_redo()})
 
+    def keep_largest_island(self) -> None:
+        try:
+            self.session.keep_largest_island()
+            self.server.state.effect = "none"
+        except Exception as error:
+            self._fail(error)
+
     def undo(self) -> None:
         self.session.undo()
 

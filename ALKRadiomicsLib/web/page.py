@@ -70,6 +70,8 @@ def build(app):
                 v.VBtn("Undo", click=app.undo, disabled=("!can_undo",), size="small", **tid("undo"))
                 v.VBtn("Redo", click=app.redo, disabled=("!can_redo",), size="small", classes="ml-1",
                        **tid("redo"))
+                v.VBtn("Keep largest", click=app.keep_largest_island, disabled=("!has_outline",), size="small",
+                       classes="ml-1", **tid("keep-largest"))
                 html.Span("{{ voxels }} voxels", classes="ml-auto text-caption align-self-center",
                           raw_attrs=['data-testid="voxels"', ':data-voxels="voxels"'])
             v.VCheckbox(v_model=("show_3d",), label="Outline in 3D view", density="compact", hide_details=True,

@@ -143,6 +143,17 @@ class CaseSession:
         editor.set_active_effect_type({"none": SegmentationEffectNoTool, "paint": SegmentationEffectPaint,
                                        "erase": SegmentationEffectErase}[effect])
 
+    def keep_largest_island(self) -> None:
+        """Slicer's Islands effect, 'keep largest island': drops stray pieces (a leak, a stray stroke); undoable."""
+        from trame_slicer.segmentation import SegmentationEffectIslands
+
+        self._require_outline()
+        effect = self.app.segmentation_editor.set_active_effect_type(SegmentationEffectIslands)
+        try:
+            effect.keep_largest_island()
+        finally:
+            self.set_effect("none")
+
     def show_3d(self, show: bool) -> None:
         """The outline as a surface in the 3D view (rebuilt after each edit while shown)."""
         # Building the surface fires the segmentation's modified events too; the outline itself is unchanged,
