@@ -5,6 +5,7 @@ and its DICOM SR and SEG downloads reference the series, as the CLI's do. LIDC-I
 from __future__ import annotations
 
 import shutil
+from pathlib import Path
 
 import pytest
 import SimpleITK as sitk
@@ -33,7 +34,9 @@ def test_a_dicom_series_under_data_scores_and_downloads_sr_and_seg(lidc_0314, tm
     data = tmp_path / "data"
     shutil.copytree(lidc_0314 / "dicom", data / "LIDC-IDRI-0314")  # under --data: a symlink out is refused
     series_uid = next(iter(io.dicom_series_in(data / "LIDC-IDRI-0314")))
-    slices = {f"LIDC/{p.name}": p.read_bytes() for p in sorted((lidc_0314 / "dicom").iterdir())[100:130]}
+    # 30 neighbouring slices (in position order: a series with gaps is refused)
+    ordered = [Path(f) for f in io.dicom_series_in(lidc_0314 / "dicom")[series_uid]]
+    slices = {f"LIDC/{p.name}": p.read_bytes() for p in ordered[100:130]}
     consensus = lidc_0314 / "LIDC-IDRI-0314_consensus50_mask.nii.gz"
     server = harness.WebServer(tmp_path / "web", data)
     try:
