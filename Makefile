@@ -5,7 +5,7 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 
-.PHONY: demo test benchmark benchmark-train eval-segmentation clean
+.PHONY: demo test benchmark benchmark-web benchmark-train eval-segmentation clean
 
 $(BIN)/alk-radiomics: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -14,7 +14,7 @@ $(BIN)/alk-radiomics: pyproject.toml
 	touch $@
 
 $(VENV)/.test-ready: $(BIN)/alk-radiomics
-	$(BIN)/python -m pip install --quiet -e '.[report,batch,test,train]'
+	$(BIN)/python -m pip install --quiet -e '.[report,batch,test,train,web]'
 	$(BIN)/python -m pip install --quiet "$$($(BIN)/python -c 'from ALKRadiomicsLib.sample_data import source_archive; print(source_archive())')"
 	touch $@
 
@@ -26,6 +26,9 @@ test: $(VENV)/.test-ready
 
 benchmark: $(VENV)/.test-ready
 	$(BIN)/python Testing/benchmarks/bench_scoring.py
+
+benchmark-web: $(VENV)/.test-ready
+	$(BIN)/python Testing/benchmarks/bench_web.py
 
 benchmark-train: $(VENV)/.test-ready
 	$(BIN)/python Testing/benchmarks/bench_train.py

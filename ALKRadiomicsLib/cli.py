@@ -221,6 +221,18 @@ def _parser() -> argparse.ArgumentParser:
     reference_parser.add_argument("--date", help="date recorded in the provenance (YYYY-MM-DD; default today): give "
                                                  "the bundled model's to reproduce it byte for byte")
     reference_parser.set_defaults(run=_run_build_reference)
+
+    web_parser = commands.add_parser(
+        "web", help="serve the Segment -> Review -> Score -> Export workflow in a browser ([web] extra)",
+        description="Serve the Slicer panel's workflow as a web page (trame-slicer: Slicer's own MRML, views and "
+                    "segment editor). One server process holds one case: every tab sees the same scene.",
+    )
+    web_parser.add_argument("--host", default="127.0.0.1",
+                            help="address to bind (default 127.0.0.1: this machine only)")
+    web_parser.add_argument("--port", type=int, default=8080, help="port (default 8080)")
+    web_parser.add_argument("--data", metavar="DIR", help="offer the CT files and DICOM folders under DIR (nothing "
+                                                          "outside it)")
+    web_parser.set_defaults(run=_run_web)
     return parser
 
 
@@ -514,5 +526,13 @@ def _csv_row(row: dict) -> str:
     return buffer.getvalue()
 
 
+def _run_web(args: argparse.Namespace) -> int:
+    from .web import serve
+
+    serve(host=args.host, port=args.port, data_dir=args.data)
+    return 0
+
+
 if __name__ == "__main__":
     sys.exit(main())
+
