@@ -25,7 +25,6 @@ from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
-from scipy import stats as scipy_stats
 
 from .. import stats
 from ..errors import InputError
@@ -34,6 +33,7 @@ from ..model.derivations import Z_95
 from ..model.schema import ReferencePopulation
 from ..resources import load_parameters
 from . import selection
+from .tables import spearman, table1
 
 #: Cohort columns that are not clinical candidates for the clinicopathological models.
 NOT_CLINICAL = ("alk", "dfs_months", "event", "image", "mask", "label")
@@ -507,36 +507,3 @@ def _bootstrap_c(frame: pd.DataFrame, names: list[str], settings: TrainSettings)
     low, high = np.percentile(values, [2.5, 97.5])
     return {"resamples": settings.bootstraps, "mean": float(np.mean(values)), "sd": float(np.std(values, ddof=1)),
             "ci95": [float(low), float(high)]}
-
-
-def table1(data: pd.DataFrame, clinical: list[str]) -> dict:
-    """ALK-positive vs negative: chi-squared for two-valued columns, Mann-Whitney U for the others."""
-    table = {}
-    positive, negative = data[data["alk"] == 1], data[data["alk"] == 0]
-    for column in clinical:
-        values = data[column].astype(float)
-        if values.nunique() == 2:
-            counts = pd.crosstab(data["alk"], values)
-            chi2, p, _, _ = scipy_stats.chi2_contingency(counts)
-            level = values.max()
-            table[column] = {"test": "chi-squared", "level": float(level), "statistic": float(chi2), "p": float(p),
-                             "positive_n": int((positive[column] == level).sum()), "positive_total": len(positive),
-                             "negative_n": int((negative[column] == level).sum()), "negative_total": len(negative)}
-        else:
-            result = scipy_stats.mannwhitneyu(positive[column].astype(float), negative[column].astype(float))
-            table[column] = {"test": "Mann-Whitney U", "statistic": float(result.statistic), "p": float(result.pvalue),
-                             **{f"{group}_median_iqr": [float(part[column].median()),
-                                                        *map(float, part[column].astype(float).quantile([.25, .75]))]
-                                for group, part in (("positive", positive), ("negative", negative))}}
-    return table
-
-
-def spearman(scores: dict[str, pd.Series], data: pd.DataFrame, clinical: list[str]) -> dict:
-    """Spearman's rho (and P) of each score with each clinical variable, over patients with both."""
-    result = {}
-    for score, values in scores.items():
-        for column in clinical:
-            both = values.notna() & data[column].notna()
-            rho, p = scipy_stats.spearmanr(values[both], data.loc[both, column].astype(float))
-            result[f"{score} ~ {column}"] = {"rho": float(rho), "p": float(p), "n": int(both.sum())}
-    return result

@@ -80,13 +80,13 @@ def table_lines(training: Training) -> list[str]:
     report = training.report
     lines = ["Table 1: ALK-positive vs ALK-negative", ""]
     for name, row in report["table1"].items():
-        if row["test"] == "chi-squared":
+        if "level" in row:
             lines.append(f"  {name} = {row['level']:g}: {row['positive_n']}/{row['positive_total']} vs "
-                         f"{row['negative_n']}/{row['negative_total']}; chi-squared P {_p(row['p'])}")
+                         f"{row['negative_n']}/{row['negative_total']}; {row['test']} P {_p(row['p'])}")
         else:
             pos, neg = row["positive_median_iqr"], row["negative_median_iqr"]
             lines.append(f"  {name}: median {pos[0]:.3g} (IQR {pos[1]:.3g}-{pos[2]:.3g}) vs {neg[0]:.3g} "
-                         f"({neg[1]:.3g}-{neg[2]:.3g}); Mann-Whitney U P {_p(row['p'])}")
+                         f"({neg[1]:.3g}-{neg[2]:.3g}); {row['test']} P {_p(row['p'])}")
     lines += ["", "Clinicopathological ALK model: univariate logistic regression", ""]
     lines += [f"  {name}: OR {row['or']:.3g} ({row['or_ci95'][0]:.3g}-{row['or_ci95'][1]:.3g}), P {_p(row['p'])}"
               for name, row in report["alk_clinical"]["univariate"].items()]
