@@ -155,6 +155,10 @@ def _parser() -> argparse.ArgumentParser:
                                   "events, AUC or C-index below 0.5, negative calibration slope, high-risk group "
                                   "doing better); the problems are recorded as flags that every score repeats")
         else:
+            sub.add_argument("--prevalence", type=float, metavar="P",
+                             help="ALK prevalence of this cohort (0-1): the model's probabilities are moved from its "
+                                  "intercept_prior to P before calibration is measured (default: as the model gives "
+                                  "them)")
             sub.add_argument("--record", metavar="MODEL.json",
                              help="write a copy of the model carrying this validation as its record; the research-use "
                                   "banner goes only if the record passes the gates (see README) and none of these "
@@ -345,11 +349,14 @@ def _write_validation(results: dict, models: dict, data, report, json_out, title
         radiomic = result["alk_radiomic"]
         line = (f"{label}: Rad-score AUC {radiomic['auc']:.3f} ({radiomic['auc_ci95'][0]:.3f}-"
                 f"{radiomic['auc_ci95'][1]:.3f}), calibration slope {radiomic['calibration']['slope']:.2f}, "
-                f"intercept {radiomic['calibration']['intercept']:+.2f}")
+                f"calibration-in-the-large {radiomic['calibration']['calibration_in_the_large']:+.2f}, "
+                f"Brier {radiomic['calibration']['brier']:.3f}")
         if "alk_combined" in result:
             line += f"; combined AUC {result['alk_combined']['auc']:.3f}"
         if "dfs_radiomic" in result:
-            line += f"; RAD-risk C-index {result['dfs_radiomic']['c_index']:.3f}"
+            dfs = result["dfs_radiomic"]
+            low, high = dfs["c_index_ci95"]
+            line += f"; RAD-risk C-index {dfs['c_index']:.3f} ({low:.3f}-{high:.3f})"
         print(line)
 
 
@@ -359,7 +366,7 @@ def _run_validate(args: argparse.Namespace) -> int:
 
     record_out = _output_path(args.record, (".json",)) if args.record else None
     model, data, report, json_out = _validation_inputs(args)
-    result = evaluate(model, data)
+    result = evaluate(model, data, prevalence=args.prevalence)
     validated = None
     if record_out is not None:
         validated = validated_model(model, data, result, cohort=str(args.cohort),
