@@ -104,7 +104,7 @@ def main() -> None:
         per = timing["seconds"] / args.optimism
         print(f"\nPart 1: optimism bootstrap, {args.optimism} resamples of the whole pipeline: {per:.1f} s each "
               f"(ALK {timing['alk']:.1f} s, DFS {timing['dfs']:.1f} s); 500 resamples: {500 * per / 60:.0f} min on "
-              f"one core, {500 * per / 60 / cores:.0f} min on {cores} (workers {cores})")
+              f"one core, {500 * per / 60 / cores:.0f} min with --workers {cores}")
     if args.seeds:
         with ProcessPoolExecutor(args.workers) as pool:
             runs = list(pool.map(_one_seed, range(1, args.seeds + 1)))
