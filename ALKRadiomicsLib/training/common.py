@@ -22,7 +22,8 @@ class TrainSettings:
     #: The paper picks the ALK LASSO's lambda at minimum CV deviance ("minimum criteria"). For the Cox LASSO it
     #: says only "selected by 10-fold cross-validation", keeping 5 of 400 features. lambda.min there too: at the
     #: paper's effect sizes (log-HR 0.9 and -0.7 per SD, about 32 events, 851 features) lambda.1se kept no
-    #: feature in 10 of 10 fold seeds in issue 13's measurement, lambda.min both drivers in 8 of 10.
+    #: feature in 10 of 10 fold seeds in issue 13's measurement (lambda.min: both drivers in 8 of 10); on
+    #: simulate.PAPER_EFFECTS lambda.min kept both drivers in 7 of 10 (README).
     alk_lambda: str = "min"
     dfs_lambda: str = "min"
     #: ALK (forward stepwise): Harrell's m/15. DFS (best subset among LASSO survivors, then backward): Peduzzi's
