@@ -98,12 +98,34 @@ def validation_lines(result: dict) -> list[str]:
     return lines
 
 
+def roc_band(y, score, resamples: int = 200, seed: int = 0) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """95 % band of the sensitivity at each of 101 false-positive rates: percentiles over bootstrap resamples
+    drawn within each class (as pROC's ``ci.se`` with stratified resampling). Returns (fpr, low, high)."""
+    from sklearn.metrics import roc_curve
+
+    rng = np.random.default_rng(seed)
+    grid = np.linspace(0, 1, 101)
+    positive, negative = np.flatnonzero(y == 1), np.flatnonzero(y == 0)
+    curves = []
+    for _ in range(resamples):
+        sample = np.r_[rng.choice(positive, len(positive)), rng.choice(negative, len(negative))]
+        fpr, tpr, _ = roc_curve(y[sample], score[sample])
+        curves.append(np.interp(grid, fpr, tpr))
+    low, high = np.percentile(curves, [2.5, 97.5], axis=0)
+    return grid, low, high
+
+
 def _roc(ax, y, score) -> None:
     from sklearn.metrics import roc_curve
 
     fpr, tpr, _ = roc_curve(y, score)
-    ax.plot(fpr, tpr, color="#08306b")
+    if len(np.unique(y)) == 2:
+        grid, low, high = roc_band(np.asarray(y), np.asarray(score))
+        ax.fill_between(grid, low, high, color="#9ecae1", alpha=0.6, linewidth=0,
+                        label="95% band (stratified bootstrap)")
+    ax.plot(fpr, tpr, color="#08306b", label="ROC")
     ax.plot([0, 1], [0, 1], color="grey", linestyle=":")
+    ax.legend(fontsize=6, loc="lower right")
     ax.set_xlabel("1 - specificity", fontsize=8)
     ax.set_ylabel("sensitivity", fontsize=8)
     ax.set_title("ROC, Rad-score", fontsize=9)

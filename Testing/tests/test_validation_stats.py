@@ -128,3 +128,21 @@ def test_brier_and_spiegelhalter_by_hand():
 def test_bad_input_raises_a_precise_value_error(call, message):
     with pytest.raises(ValueError, match=message):
         call()
+
+
+def test_roc_band_holds_the_curve_and_narrows_with_more_patients():
+    from sklearn.metrics import roc_curve
+
+    from ALKRadiomicsLib.training.figures import roc_band
+
+    widths = []
+    for n in (40, 400):
+        rng = np.random.default_rng(n)
+        y = np.repeat([1, 0], n // 2)
+        score = rng.normal(y * 1.0)
+        grid, low, high = roc_band(y, score)
+        fpr, tpr, _ = roc_curve(y, score)
+        curve = np.interp(grid, fpr, tpr)
+        assert np.mean((low <= curve + 1e-12) & (curve <= high + 1e-12)) >= 0.95
+        widths.append(float(np.mean(high - low)))
+    assert widths[1] < widths[0] / 2
