@@ -93,6 +93,7 @@ def _optimism_timing(resamples: int) -> dict:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seeds", type=int, default=10, help="simulated cohorts in part 2 (default 10)")
+    parser.add_argument("--first-seed", type=int, default=1, help="the first cohort's seed (default 1)")
     parser.add_argument("--null", type=int, default=10, help="null cohorts in part 3 (default 10)")
     parser.add_argument("--optimism", type=int, default=4, help="optimism-bootstrap resamples timed (default 4)")
     parser.add_argument("--workers", type=int, default=os.cpu_count(), help="processes")
@@ -107,9 +108,9 @@ def main() -> None:
               f"one core, {500 * per / 60 / cores:.0f} min with --workers {cores}")
     if args.seeds:
         with ProcessPoolExecutor(args.workers) as pool:
-            runs = list(pool.map(_one_seed, range(1, args.seeds + 1)))
-        print("\n  stages of seed 1 (s): " + ", ".join(f"{k} {v:.1f}" for k, v in runs[0]["stages"].items())
-              + f"; total {runs[0]['seconds']:.1f}")
+            runs = list(pool.map(_one_seed, range(args.first_seed, args.first_seed + args.seeds)))
+        stages = ", ".join(f"{k} {v:.1f}" for k, v in runs[0]["stages"].items())
+        print(f"\n  stages of seed {runs[0]['seed']} (s): {stages}; total {runs[0]['seconds']:.1f}")
         print("\nPart 2: seed  ALK drivers  DFS drivers  AUC nested / apparent / fresh   C nested / apparent / fresh")
         for r in runs:
             c = (f"{r['c_nested']:.3f} / {r['c_apparent']:.3f} / {r['c_fresh']:.3f}" if "c_nested" in r
@@ -128,7 +129,7 @@ def main() -> None:
                       f"({len(rows)} seeds)")
     if args.null:
         with ProcessPoolExecutor(args.workers) as pool:
-            p = list(pool.map(_null_seed, range(1, args.null + 1)))
+            p = list(pool.map(_null_seed, range(args.first_seed, args.first_seed + args.null)))
         print(f"\nPart 3: combined vs clinicopathological, nested DeLong P on {args.null} null cohorts: "
               + ", ".join(f"{v:.3f}" for v in p) + f"; above 0.05 in {sum(v > 0.05 for v in p)}/{args.null}")
 
