@@ -110,7 +110,10 @@ def train_dfs(frame: pd.DataFrame, n_stage: np.ndarray | None, settings: TrainSe
     chosen = steps["selected"]
     clock.lap("dfs_selection")
     if not chosen:
-        return DfsResult(steps, [], absent=f"No RAD-risk score was trained: {why_empty(steps)}.", facts=facts)
+        stage_fit = (selection.cox_fit(frame[["time", "event"]].assign(n_stage=n_stage), ["n_stage"])
+                     if n_stage is not None else None)
+        return DfsResult(steps, [], absent=f"No RAD-risk score was trained: {why_empty(steps)}.",
+                         n_stage_fit=stage_fit, facts=facts)
     fit = selection.cox_fit(frame, chosen)
     risk = frame[chosen].to_numpy() @ fit.params
     cutoff = float(np.median(risk))
@@ -138,7 +141,10 @@ def train_dfs(frame: pd.DataFrame, n_stage: np.ndarray | None, settings: TrainSe
                                         "nested": _c(time, event, stage, NESTED, "N stage, fitted inside each fold")}
         estimates["combined_c_index"] = {"nested": _c(time, event, combined, NESTED, "N stage + RAD-risk, both fitted "
                                                       "inside each fold")}
-        for label, column, kind in (("apparent", "rad_risk", APPARENT), ("nested", "prevalidated", NESTED)):
+        tests = [("apparent", "rad_risk", APPARENT)]
+        if np.ptp(nested) > 0:  # some fold trained a RAD-risk
+            tests.append(("nested", "prevalidated", NESTED))
+        for label, column, kind in tests:
             statistic, _, p = stats.cox_lrt(with_stage, "time", "event", ["n_stage"], ["n_stage", column])
             test = PREVALIDATED_LRT if kind == NESTED else "likelihood-ratio test, RAD-risk fitted on these patients"
             comparisons.setdefault("combined_vs_n_stage", {})[label] = Comparison("likelihood ratio", statistic, p,

@@ -78,6 +78,9 @@ def test_no_rad_risk_still_writes_the_alk_model_and_says_why(monkeypatch):
     assert result.model.dfs_radiomic.variables == bundled.variables
     assert [t.beta.value for t in result.model.dfs_radiomic.terms] == [t.beta.value for t in bundled.terms]
     assert any("published RAD-risk" in note and "not trained here" in note for note in result.model.notes)
+    # The N-stage model needs no selection: it is still fitted on the cohort.
+    assert result.model.dfs_clinical.terms[0].beta.provenance.kind == "derived"
+    assert not any("no N stage" in note for note in result.model.notes)
     assert "rad_risk" not in {key.split(" ~ ")[0] for key in result.report["spearman"]}
     # Without the published features to fall back on, one precise error instead of a half-written model.
     with pytest.raises(InputError, match="not in the features file"):
