@@ -106,3 +106,25 @@ def reverse_km_median_followup(time, event) -> float:
         if len(later):
             return float((curve.index[first] + curve.index[later[0]]) / 2)
     return float(curve.index[first])
+
+
+def harrell_c_ci(time, event, score, level: float = 0.95) -> tuple[float, float, float]:
+    """Harrell's C of a risk ``score`` and its ``level`` CI from the infinitesimal-jackknife variance, as R's
+    ``survival::concordance(..., reverse = TRUE)``: the variance is the sum over patients of the squared
+    derivative of C with respect to the patient's case weight. Pairs are comparable when the earlier time is an
+    event (a censoring at the same time counts as later); ties in score count 1/2."""
+    from scipy import stats
+
+    if not 0 < level < 1:
+        raise ValueError(f"level must be between 0 and 1, got {level}")
+    times, events, (risk,) = _survival_data(time, event, score)
+    earlier, later = times[:, None], times[None, :]
+    comparable = ((earlier < later) | ((earlier == later) & (events[None, :] == 0))) & (events[:, None] == 1)
+    if not comparable.any():
+        raise ValueError("no pair of patients is comparable (an event before another patient's time)")
+    agree = comparable * ((risk[:, None] > risk[None, :]) + 0.5 * (risk[:, None] == risk[None, :]))
+    total = comparable.sum()
+    c = agree.sum() / total
+    influence = (agree.sum(axis=1) + agree.sum(axis=0) - c * (comparable.sum(axis=1) + comparable.sum(axis=0))) / total
+    half = stats.norm.ppf(0.5 + level / 2) * np.sqrt(np.sum(influence ** 2))
+    return float(c), float(max(c - half, 0.0)), float(min(c + half, 1.0))

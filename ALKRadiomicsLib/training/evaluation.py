@@ -13,6 +13,7 @@ import numpy as np
 import pandas as pd
 
 from .. import stats
+from ..errors import InputError
 from ..model import Model
 from ..scoring.score import logistic
 
@@ -31,17 +32,22 @@ def linear_predictors(model: Model, data: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame(rows, index=data.index)
 
 
-def calibration(y: np.ndarray, log_odds: np.ndarray) -> dict[str, float]:
-    """Calibration slope (logistic regression of y on the log-odds) and calibration-in-the-large
-    (the intercept with the log-odds as an offset); 1 and 0 for a perfectly calibrated model."""
-    import statsmodels.api as sm
+def calibration(y: np.ndarray, log_odds: np.ndarray) -> dict:
+    """Every calibration number of ``log_odds`` (rms::val.prob's, :mod:`ALKRadiomicsLib.stats.calibration`):
+    Brier; ``slope`` and ``intercept_with_slope`` (the joint recalibration fit, val.prob's "Slope" and
+    "Intercept"); ``calibration_in_the_large`` (slope fixed at 1); Emax, E90, Eavg; Spiegelhalter's z;
+    Hosmer-Lemeshow. A perfectly calibrated model has slope 1 and both intercepts 0."""
+    return stats.validation_statistics(y, log_odds)
 
-    slope_fit = sm.GLM(y, sm.add_constant(log_odds), family=sm.families.Binomial()).fit()
-    large_fit = sm.GLM(y, np.ones((len(y), 1)), family=sm.families.Binomial(), offset=log_odds).fit()
-    slope_low, slope_high = (float(v) for v in slope_fit.conf_int()[1])
-    return {"slope": float(slope_fit.params[1]), "slope_ci95": [slope_low, slope_high],
-            "intercept": float(large_fit.params[0]),
-            "mean_predicted": float(np.mean([logistic(v) for v in log_odds])), "observed": float(np.mean(y))}
+
+def prior_shift(model_prior: float, prevalence: float | None) -> float:
+    """What to add to a model's log-odds (holding at ``model_prior``) for a cohort whose ALK prevalence is
+    ``prevalence``: logit(prevalence) - logit(model_prior); 0 when no prevalence is given."""
+    if prevalence is None:
+        return 0.0
+    if not 0 < prevalence < 1:
+        raise InputError(f"--prevalence must lie strictly between 0 and 1, got {prevalence}.")
+    return math.log(prevalence / (1 - prevalence)) - math.log(model_prior / (1 - model_prior))
 
 
 def calibration_table(y: np.ndarray, log_odds: np.ndarray, groups: int = 5) -> list[dict[str, float]]:
@@ -54,21 +60,33 @@ def calibration_table(y: np.ndarray, log_odds: np.ndarray, groups: int = 5) -> l
     return table
 
 
-def evaluate(model: Model, data: pd.DataFrame) -> dict:
-    """Every validation number of a model on a cohort (JSON-ready)."""
+def evaluate(model: Model, data: pd.DataFrame, prevalence: float | None = None) -> dict:
+    """Every validation number of a model on a cohort (JSON-ready). Every number is the model's performance on
+    patients it was (as far as the file says) not fitted on: none is apparent unless ``data`` is the training
+    cohort. With ``prevalence`` the model's log-odds are moved from its ``intercept_prior`` to that ALK
+    prevalence before calibration is measured (discrimination does not change)."""
     scores = linear_predictors(model, data)
     result: dict = {"model": {"name": model.name, "version": model.version, "sha256": model.sha256,
                               "calibrated": model.calibrated}, "patients": int(len(data))}
+    shifts = {"rad_score": prior_shift(model.alk_radiomic.intercept_prior, prevalence),
+              "combined": prior_shift(model.alk_combined.intercept_prior, prevalence)}
+    result["prior"] = {"prevalence": prevalence, "rad_score_intercept_prior": model.alk_radiomic.intercept_prior,
+                       "combined_intercept_prior": model.alk_combined.intercept_prior,
+                       "log_odds_shift": shifts,
+                       "note": ("probabilities moved from each model's intercept_prior to the stated prevalence"
+                                if prevalence is not None else
+                                "probabilities as the model gives them, at its intercept_prior; give --prevalence "
+                                "for a cohort whose ALK prevalence differs")}
     known = data["alk"].notna()
     y = data.loc[known, "alk"].to_numpy(int)
-    rad = scores.loc[known, "rad_score"].to_numpy()
+    rad = scores.loc[known, "rad_score"].to_numpy() + shifts["rad_score"]
     auc, low, high = stats.auc_ci(y, rad)
     result["alk_radiomic"] = {"n": int(len(y)), "auc": auc, "auc_ci95": [low, high],
                               "calibration": calibration(y, rad), "calibration_table": calibration_table(y, rad)}
     both = known & scores["combined"].notna()
     if both.sum() >= 4 and data.loc[both, "alk"].nunique() == 2:
         yc = data.loc[both, "alk"].to_numpy(int)
-        combined = scores.loc[both, "combined"].to_numpy()
+        combined = scores.loc[both, "combined"].to_numpy() + shifts["combined"]
         auc_c, low_c, high_c = stats.auc_ci(yc, combined)
         try:
             _, _, z, p = stats.delong_test(yc, combined, scores.loc[both, "rad_score"].to_numpy())
@@ -85,8 +103,9 @@ def evaluate(model: Model, data: pd.DataFrame) -> dict:
         risk = scores.loc[survival, "rad_risk"].to_numpy()
         cutoff = model.dfs_radiomic.cutoff.value
         high = risk > cutoff
+        c_index, c_low, c_high = stats.harrell_c_ci(time, event, risk)
         dfs: dict = {"n": int(survival.sum()), "events": int(event.sum()),
-                     "c_index": stats.harrell_c(time, event, risk),
+                     "c_index": c_index, "c_index_ci95": [c_low, c_high],
                      "cutoff": cutoff, "high_risk": int(high.sum()),
                      "median_followup_months": stats.reverse_km_median_followup(time, event)}
         if 0 < high.sum() < len(high):

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import io
-import json
 
 import numpy as np
 import pandas as pd
@@ -29,9 +28,7 @@ def validation_pdf(title: str, results: dict[str, dict], models: dict[str, Model
             figure.text(0.07, 0.965, f"{title}: {label}", fontsize=13, weight="bold")
             figure.text(0.07, 0.945, f"{banner}model {model.name} {model.version}, sha256 {model.sha256[:16]}...",
                         fontsize=8, color="#b00020" if banner else "black")
-            summary = json.dumps({k: v for k, v in result.items() if k != "model"}, indent=1, default=float)
-            lines = [line for line in summary.splitlines() if "calibration_table" not in line][:60]
-            figure.text(0.07, 0.93, "\n".join(lines), fontsize=6, family="monospace", va="top")
+            figure.text(0.07, 0.93, "\n".join(validation_lines(result)), fontsize=7, family="monospace", va="top")
             y = data["alk"].to_numpy(float)
             known = ~np.isnan(y)
             _roc(figure.add_axes([0.55, 0.70, 0.38, 0.22]), y[known], scores["rad_score"].to_numpy()[known])
@@ -44,27 +41,118 @@ def validation_pdf(title: str, results: dict[str, dict], models: dict[str, Model
     return buffer.getvalue()
 
 
+def _p(value) -> str:
+    if value is None:
+        return "n/a"
+    return "<0.001" if value < 0.001 else f"{value:.3f}"
+
+
+def validation_lines(result: dict) -> list[str]:
+    """A validation result (:func:`evaluate`) as lines of a table: every number named, none as JSON. These
+    patients did not fit the model (unless they are its training cohort), so no number here is apparent."""
+    alk = result["alk_radiomic"]
+    cal = alk["calibration"]
+    prior = result.get("prior", {})
+    lines = [f"{result['patients']} patients; probabilities "
+             + (f"moved to prevalence {prior['prevalence']:.3f}" if prior.get("prevalence") is not None
+                else f"at the model's prior {prior.get('rad_score_intercept_prior', float('nan')):.3f}"), "",
+             "Rad-score (ALK)", f"  AUC (DeLong 95% CI)       {alk['auc']:.3f} ({alk['auc_ci95'][0]:.3f}-"
+             f"{alk['auc_ci95'][1]:.3f}), n {alk['n']}",
+             f"  Brier score                {cal['brier']:.3f}",
+             f"  calibration slope          {cal['slope']:.2f} ({cal['slope_ci95'][0]:.2f}-{cal['slope_ci95'][1]:.2f})",
+             f"  intercept with the slope   {cal['intercept_with_slope']:+.2f} (val.prob's Intercept)",
+             f"  calibration-in-the-large   {cal['calibration_in_the_large']:+.2f} (slope fixed at 1)",
+             f"  Emax / E90 / Eavg          {cal['emax']:.3f} / {cal['e90']:.3f} / {cal['eavg']:.3f}",
+             f"  Spiegelhalter z            {cal['spiegelhalter_z']:+.2f}, P {_p(cal['spiegelhalter_p'])}",
+             f"  mean predicted / observed  {cal['mean_predicted']:.3f} / {cal['observed']:.3f}"]
+    hl = cal["hosmer_lemeshow"]
+    if hl.get("statistic") is not None:
+        lines.append(f"  Hosmer-Lemeshow            chi2 {hl['statistic']:.2f}, {hl['dof']} df, P {_p(hl['p'])}")
+        lines.append("    group  n   observed  expected")
+        lines += [f"    {k + 1:>5}  {g['n']:<3} {g['observed']:>8.0f}  {g['expected']:>8.1f}"
+                  for k, g in enumerate(hl["groups"])]
+    else:
+        lines.append(f"  Hosmer-Lemeshow            not tested: {hl.get('not_tested')}")
+    if "alk_combined" in result:
+        combined = result["alk_combined"]
+        delong = combined["delong_vs_radiomic"]
+        lines += ["", "Combined model (Rad-score + H-scores)",
+                  f"  AUC (DeLong 95% CI)       {combined['auc']:.3f} ({combined['auc_ci95'][0]:.3f}-"
+                  f"{combined['auc_ci95'][1]:.3f}), n {combined['n']}",
+                  f"  calibration slope          {combined['calibration']['slope']:.2f}; in-the-large "
+                  f"{combined['calibration']['calibration_in_the_large']:+.2f}; Brier "
+                  f"{combined['calibration']['brier']:.3f}",
+                  "  DeLong vs Rad-score        " + (f"z {delong['z']:.2f}, P {_p(delong['p'])}"
+                                                     if delong.get("z") is not None else "not tested")]
+    if "dfs_radiomic" in result:
+        dfs = result["dfs_radiomic"]
+        lines += ["", f"RAD-risk (DFS, {dfs['n']} ALK-positive, {dfs['events']} events)",
+                  f"  C-index (IJ 95% CI)        {dfs['c_index']:.3f} ({dfs['c_index_ci95'][0]:.3f}-"
+                  f"{dfs['c_index_ci95'][1]:.3f})",
+                  f"  median follow-up           {dfs['median_followup_months']:.1f} months (reverse Kaplan-Meier)",
+                  f"  model cutoff               {dfs['cutoff']:.4f}: {dfs['high_risk']} high risk"]
+        if "logrank_at_model_cutoff" in dfs:
+            test = dfs["logrank_at_model_cutoff"]
+            lines.append(f"  log-rank at the cutoff     chi2 {test['statistic']:.2f}, P {_p(test['p'])}; high vs low "
+                         f"HR {dfs['group_hazard_ratio']:.2f}")
+    return lines
+
+
+def roc_band(y, score, resamples: int = 200, seed: int = 0) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """95 % band of the sensitivity at each of 101 false-positive rates: percentiles over bootstrap resamples
+    drawn within each class (as pROC's ``ci.se`` with stratified resampling). Returns (fpr, low, high)."""
+    from sklearn.metrics import roc_curve
+
+    rng = np.random.default_rng(seed)
+    grid = np.linspace(0, 1, 101)
+    positive, negative = np.flatnonzero(y == 1), np.flatnonzero(y == 0)
+    curves = []
+    for _ in range(resamples):
+        sample = np.r_[rng.choice(positive, len(positive)), rng.choice(negative, len(negative))]
+        fpr, tpr, _ = roc_curve(y[sample], score[sample])
+        curves.append(np.interp(grid, fpr, tpr))
+    low, high = np.percentile(curves, [2.5, 97.5], axis=0)
+    return grid, low, high
+
+
 def _roc(ax, y, score) -> None:
     from sklearn.metrics import roc_curve
 
     fpr, tpr, _ = roc_curve(y, score)
-    ax.plot(fpr, tpr, color="#08306b")
+    if len(np.unique(y)) == 2:
+        grid, low, high = roc_band(np.asarray(y), np.asarray(score))
+        ax.fill_between(grid, low, high, color="#9ecae1", alpha=0.6, linewidth=0,
+                        label="95% band (stratified bootstrap)")
+    ax.plot(fpr, tpr, color="#08306b", label="ROC")
     ax.plot([0, 1], [0, 1], color="grey", linestyle=":")
+    ax.legend(fontsize=6, loc="lower right")
     ax.set_xlabel("1 - specificity", fontsize=8)
     ax.set_ylabel("sensitivity", fontsize=8)
     ax.set_title("ROC, Rad-score", fontsize=9)
 
 
 def _calibration(ax, y, log_odds, groups: int = 5) -> None:
+    """Grouped observed rates, the lowess smoother of val.prob and a histogram of the predictions."""
+    from ..stats.calibration import smoothed_calibration
+
     order = np.argsort(log_odds)
     parts = np.array_split(order, groups)
     predicted = [np.mean([logistic(v) for v in log_odds[p]]) for p in parts]
     observed = [np.mean(y[p]) for p in parts]
     ax.plot([0, 1], [0, 1], color="grey", linestyle=":")
-    ax.plot(predicted, observed, marker="o", color="#08306b")
+    ax.plot(predicted, observed, marker="o", linestyle="", color="#08306b", label=f"{groups} groups")
+    if len(np.unique(y)) == 2:
+        x, smooth = smoothed_calibration(y, log_odds)
+        ax.plot(x, smooth, color="#b00020", label="lowess")
+    counts, edges = np.histogram([logistic(v) for v in log_odds], bins=20, range=(0, 1))
+    ax.bar(edges[:-1], 0.15 * counts / max(counts.max(), 1), width=edges[1] - edges[0], align="edge",
+           color="#cccccc", label="predictions")
+    ax.set_xlim(0, 1)
+    ax.set_ylim(0, 1)
+    ax.legend(fontsize=6, loc="upper left")
     ax.set_xlabel("predicted ALK probability", fontsize=8)
     ax.set_ylabel("observed ALK rate", fontsize=8)
-    ax.set_title(f"Calibration ({groups} groups)", fontsize=9)
+    ax.set_title("Calibration", fontsize=9)
 
 
 def _kaplan_meier(ax, data: pd.DataFrame, scores: pd.DataFrame, cutoff: float) -> None:
@@ -75,14 +163,21 @@ def _kaplan_meier(ax, data: pd.DataFrame, scores: pd.DataFrame, cutoff: float) -
     ax.set_title("Kaplan-Meier by RAD-risk group", fontsize=9)
 
 
-def kaplan_meier_groups(ax, time: np.ndarray, event: np.ndarray, high: np.ndarray) -> None:
-    """Kaplan-Meier curves of the high- and low-risk groups (``high`` a boolean per patient)."""
+def kaplan_meier_groups(ax, time: np.ndarray, event: np.ndarray, high: np.ndarray, at_risk: bool = False) -> None:
+    """Kaplan-Meier curves of the high- and low-risk groups (``high`` a boolean per patient); with ``at_risk``,
+    the numbers at risk under the axis."""
     from lifelines import KaplanMeierFitter
 
+    fitted = []
     for name, members, colour in (("high risk", high, "#b00020"), ("low risk", ~high, "#08306b")):
         if members.any():
-            KaplanMeierFitter().fit(time[members], event[members], label=f"{name} (n {members.sum()})") \
-                .plot_survival_function(ax=ax, color=colour, ci_show=False)
+            fitter = KaplanMeierFitter().fit(time[members], event[members], label=f"{name} (n {members.sum()})")
+            fitter.plot_survival_function(ax=ax, color=colour, ci_show=False)
+            fitted.append(fitter)
+    if at_risk and fitted:
+        from lifelines.plotting import add_at_risk_counts
+
+        add_at_risk_counts(*fitted, ax=ax, rows_to_show=["At risk"], fontsize=6)
     ax.set_xlabel("months", fontsize=8)
     ax.set_ylabel("disease-free survival", fontsize=8)
     ax.legend(fontsize=6)

@@ -67,7 +67,47 @@ def test_validate_reports_the_models_discrimination_and_miscalibration(site):
     assert radiomic["n"] == len(alk)
     assert radiomic["auc_ci95"][0] <= radiomic["auc"] <= radiomic["auc_ci95"][1] and radiomic["auc"] > 0.6
     assert "alk_combined" in result and "dfs_radiomic" in result
-    assert (folder / "validation.pdf").read_bytes().startswith(b"%PDF")
+    from pypdf import PdfReader
+
+    text = " ".join(PdfReader(folder / "validation.pdf").pages[0].extract_text().split())
+    # A table a reader can read, survival included; no JSON dump.
+    assert f"{radiomic['auc']:.3f} ({radiomic['auc_ci95'][0]:.3f}-{radiomic['auc_ci95'][1]:.3f})" in text
+    for label in ("Brier score", "calibration-in-the-large", "Hosmer-Lemeshow", "Spiegelhalter z",
+                  "C-index (IJ 95% CI)", "log-rank at the cutoff", "median follow-up"):
+        assert label in text, label
+    assert "{" not in text and '"' not in text
+
+
+def test_validate_reports_val_prob_numbers_and_moves_the_prior_with_prevalence(site, capsys):
+    """The bundled model holds at a 50 % prior; this site's prevalence is lower. --prevalence moves every
+    probability by logit(P) - logit(prior): discrimination and slope stay, calibration-in-the-large improves."""
+    folder, _, alk = site
+    cohort, features = str(folder / "cohort.csv"), str(folder / "features.csv")
+    plain, moved = folder / "plain.json", folder / "moved.json"
+    prevalence = float(np.mean(alk))
+    assert main(["validate", cohort, "--features", features, "--json", str(plain)]) == 0
+    assert main(["validate", cohort, "--features", features, "--json", str(moved), "--prevalence",
+                 f"{prevalence:.6f}"]) == 0
+    before, after = (json.loads(p.read_text())["model"] for p in (plain, moved))
+    prior = load_bundled_model().alk_radiomic.intercept_prior
+    shift = math.log(prevalence / (1 - prevalence)) - math.log(prior / (1 - prior))
+    assert after["prior"]["log_odds_shift"]["rad_score"] == pytest.approx(shift, abs=1e-5)
+    assert before["prior"]["log_odds_shift"]["rad_score"] == 0 and before["prior"]["prevalence"] is None
+    b, a = before["alk_radiomic"], after["alk_radiomic"]
+    assert a["auc"] == b["auc"]
+    assert a["calibration"]["slope"] == pytest.approx(b["calibration"]["slope"], abs=1e-7)
+    assert a["calibration"]["calibration_in_the_large"] == pytest.approx(
+        b["calibration"]["calibration_in_the_large"] - shift, abs=1e-5)
+    assert abs(a["calibration"]["calibration_in_the_large"]) < abs(b["calibration"]["calibration_in_the_large"])
+    for key in ("brier", "intercept_with_slope", "emax", "eavg", "spiegelhalter_z"):
+        assert math.isfinite(a["calibration"][key]), key
+    assert a["calibration"]["hosmer_lemeshow"]["dof"] == 8
+    dfs = after["dfs_radiomic"]
+    assert dfs["c_index_ci95"][0] < dfs["c_index"] < dfs["c_index_ci95"][1]
+    capsys.readouterr()
+    assert main(["validate", cohort, "--features", features, "--prevalence", "1.5"]) == 2
+    error = capsys.readouterr().err
+    assert "--prevalence must lie strictly between 0 and 1" in error and len(error.strip().splitlines()) == 1
 
 
 def test_recalibrate_keeps_the_betas_and_fits_the_sites_intercept(site):
@@ -83,8 +123,8 @@ def test_recalibrate_keeps_the_betas_and_fits_the_sites_intercept(site):
     assert intercept.ci95[0] <= TRUE_INTERCEPT <= intercept.ci95[1]
     # The offset logistic fit makes calibration-in-the-large exact on the cohort it was fitted on.
     results = json.loads(report.read_text())
-    assert results["after"]["alk_radiomic"]["calibration"]["intercept"] == pytest.approx(0.0, abs=1e-6)
-    assert abs(results["before"]["alk_radiomic"]["calibration"]["intercept"]) > 0.3
+    assert results["after"]["alk_radiomic"]["calibration"]["calibration_in_the_large"] == pytest.approx(0.0, abs=1e-6)
+    assert abs(results["before"]["alk_radiomic"]["calibration"]["calibration_in_the_large"]) > 0.3
     # The Rad-score is the site-standardized linear predictor plus the fitted intercept.
     auc, _, _ = stats.auc_ci(alk, rad)
     assert results["after"]["alk_radiomic"]["auc"] == pytest.approx(auc, abs=1e-12)

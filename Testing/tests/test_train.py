@@ -193,6 +193,7 @@ def test_train_finds_the_true_drivers_and_writes_an_honest_model(trained):
     assert set(ALK_DRIVERS) <= alk_features
     assert set(DFS_DRIVERS) <= dfs_features
     assert len(alk_features) <= 4  # 66 in the smaller class, 15 per variable
+    assert len(dfs_features) <= report["dfs"]["selection"]["variable_limit"]
     fitted = [*model.alk_radiomic.terms, *model.alk_combined.terms, *model.dfs_radiomic.terms,
               *model.dfs_clinical.terms]
     parameters = [t.beta for t in fitted] + [model.alk_radiomic.intercept, model.alk_combined.intercept,
@@ -214,45 +215,59 @@ def test_the_model_file_reproduces_the_reports_numbers(trained):
     data, _ = cohort_frame(cohort, features, model.feature_names)
     scores = linear_predictors(model, data)
     auc, _, _ = stats.auc_ci(data["alk"], scores["rad_score"])
-    assert auc == pytest.approx(report["roc_cv"]["radiomic"]["apparent_auc"], abs=1e-9)
+    assert auc == pytest.approx(report["alk"]["auc"]["radiomic"]["apparent"]["value"], abs=1e-9)
     positive = data["alk"] == 1
     cutoff, chi2, _ = stats.logrank_median_split(data.loc[positive, "dfs_months"], data.loc[positive, "event"],
                                                  scores.loc[positive, "rad_risk"])
     assert cutoff == pytest.approx(model.dfs_radiomic.cutoff.value, abs=1e-9)
-    assert chi2 == pytest.approx(report["dfs_radiomic"]["logrank"]["chi2"], rel=1e-9)
+    assert chi2 == pytest.approx(report["dfs"]["comparisons"]["logrank"]["apparent"]["statistic"], rel=1e-9)
     # validate on the training cohort sees what train saw.
     assert evaluate(model, data)["alk_radiomic"]["auc"] == pytest.approx(auc, abs=1e-12)
 
 
-def test_the_report_holds_every_table_and_is_consistent(trained):
+def test_every_estimate_is_labelled_and_the_report_leads_with_nested_ones(trained):
     folder, cohort, features, report = trained
-    for key in ("roc_cv", "delong", "bootstrap_auc", "alk_clinical", "alk_combined", "dfs_radiomic", "dfs_models",
-                "table1", "spearman", "seconds_per_stage"):
-        assert key in report, key
-    assert set(report["roc_cv"]) == {"radiomic", "clinicopathological", "combined"}
-    assert report["alk_clinical"]["selected"] == ["hla", "pdl1"]  # the simulated H-scores differ by ALK status
-    for boot in report["bootstrap_auc"].values():
-        assert boot["resamples"] == 100
-        assert boot["coefficient_of_variation"] == pytest.approx(boot["sd"] / boot["mean"])
-    low, high = report["dfs_radiomic"]["c_index_bootstrap"]["ci95"]
-    assert low < report["dfs_radiomic"]["c_index"] < high
-    # Table 1 by hand for the binary column.
-    data = pd.read_csv(cohort)
+    alk, dfs = report["alk"], report["dfs"]
+    assert set(alk["auc"]) == {"radiomic", "clinicopathological", "combined"}
+    for name, row in alk["auc"].items():
+        assert {k: v["estimate"] for k, v in row.items()} == {
+            "apparent": "apparent", "cross_validated": "cross-validated", "nested": "nested"}, name
+        # Selection on the same patients flatters: nested below apparent.
+        assert row["nested"]["value"] < row["apparent"]["value"], name
+    # The DeLong tests rest on nested out-of-fold predictions, and say so.
+    assert "nested out-of-fold" in alk["delong"]["test"]
+    assert {t["estimate"] for t in alk["delong"]["pairs"].values()} == {"nested"}
+    assert len(alk["nested_selected_per_fold"]) == 5
+    c = dfs["estimates"]["c_index"]
+    assert c["nested"]["estimate"] == "nested" and c["apparent"]["estimate"] == "apparent"
+    assert c["nested"]["ci95"][0] < c["nested"]["value"] < c["nested"]["ci95"][1]
+    assert c["nested"]["value"] < c["apparent"]["value"]
+    comparison = dfs["comparisons"]["combined_vs_n_stage"]
+    assert comparison["nested"]["estimate"] == "nested" and "pre-validated" in comparison["nested"]["detail"]
+    assert comparison["nested"]["statistic"] < comparison["apparent"]["statistic"]
+    assert set(dfs["comparisons"]["logrank"]) == {"apparent", "nested"}
+    # The paper's bootstrap is labelled apparent and gives no interval.
+    for boot in [*alk["paper_bootstrap"].values(), dfs["paper_bootstrap"]]:
+        assert boot["estimate"] == "apparent" and boot["resamples"] == 100 and "ci95" not in boot
+    assert alk["clinical_selected"] == ["hla", "pdl1"]  # the simulated H-scores differ by ALK status
     sex = report["table1"]["sex"]
+    data = pd.read_csv(cohort)
     assert sex["positive_n"] == int(((data["alk"] == 1) & (data["sex"] == 1)).sum())
-    # The PDF: three pages carrying the JSON's numbers and the model file's checksum.
+    assert sex["test"].startswith("Pearson")
+    # The PDF: three pages, the labels and the nested numbers on page 1, no JSON.
     import hashlib
 
     from pypdf import PdfReader
 
     pages = PdfReader(folder / "report.pdf").pages
     assert len(pages) == 3
-    text = " ".join(" ".join(page.extract_text().split()) for page in pages)
-    radiomic = report["roc_cv"]["radiomic"]
-    assert f"radiomic: {radiomic['auc']:.3f} ({radiomic['ci95'][0]:.3f}-{radiomic['ci95'][1]:.3f})" in text
-    assert hashlib.sha256((folder / "model.json").read_bytes()).hexdigest()[:16] in text
-    assert "calibrated: true" in text
-    assert f"log-rank chi2 {report['dfs_radiomic']['logrank']['chi2']:.2f}" in text
+    first = " ".join(pages[0].extract_text().split())
+    nested = alk["auc"]["radiomic"]["nested"]
+    assert f"{nested['value']:.3f} ({nested['ci95'][0]:.3f}-{nested['ci95'][1]:.3f})" in first
+    assert first.index("nested [conclusions]") < first.index("apparent")
+    assert "[apparent]" in first and "What the labels mean" in first and "{" not in first
+    assert hashlib.sha256((folder / "model.json").read_bytes()).hexdigest()[:16] in first
+    assert "calibrated: true" in first
 
 
 @pytest.mark.parametrize("change, message", [
