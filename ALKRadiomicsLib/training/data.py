@@ -7,6 +7,7 @@ import os
 import pandas as pd
 
 from ..cohort import read_cohort
+from ..csvsafe import original_text
 from ..errors import InputError
 
 
@@ -21,6 +22,8 @@ def cohort_frame(cohort_path: str | os.PathLike, features_path: str | os.PathLik
     missing = [n for n in ("id", *feature_names) if n not in features.columns]
     if missing:
         raise InputError(f"Features file {features_path} lacks {missing}; extract them with alk-radiomics batch.")
+    # batch writes ids starting with = + - @ with a leading ' (spreadsheet-safe): join on the id as the cohort has it.
+    features["id"] = features["id"].map(original_text)
     features = features.set_index("id")
     clinical = pd.DataFrame([{"id": r.id, **r.clinical} for r in rows]).set_index("id")
     notes = []

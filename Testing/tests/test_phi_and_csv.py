@@ -127,3 +127,21 @@ def test_help_says_which_outputs_carry_patient_identity(capsys):
     text = " ".join(capsys.readouterr().out.split())
     assert "DICOM SR and SEG always carry the CT's patient and study identity" in text
     assert "--deidentify-dicom" in text and "record the input paths in full" in text
+
+
+def test_a_formula_like_id_still_joins_the_cohort_to_its_features(tmp_path):
+    """batch writes '=1+1' as \"'=1+1\" for spreadsheets; training reads it back as the cohort's id."""
+    pytest.importorskip("pandas")
+    from ALKRadiomicsLib.training.data import cohort_frame
+
+    names = ["original_glcm_Autocorrelation"]
+    ids = ["=1+1", "+a", "-b", "@c", "plain"] + [f"p{i}" for i in range(7)]
+    cohort = tmp_path / "cohort.csv"
+    cohort.write_text("id,image,mask,alk\n" + "".join(f"{i},ct.nrrd,mask.nrrd,{k % 2}\n" for k, i in enumerate(ids)))
+    features = tmp_path / "features.csv"
+    from ALKRadiomicsLib.csvsafe import spreadsheet_safe
+
+    features.write_text("id,error,original_glcm_Autocorrelation\n"
+                        + "".join(f"{spreadsheet_safe(i)},,{k + 1.5}\n" for k, i in enumerate(ids)))
+    data, notes = cohort_frame(cohort, features, names)
+    assert sorted(data.index) == sorted(ids) and notes == []
