@@ -30,7 +30,7 @@ from .features import extract
 from .guard import refuse_outputs_onto_inputs
 from .io import check_ct, dicom_source, load_case, read_image
 from .model import bundled_model_path, model_to_json
-from .model.reference import build_model, published_feature_names, reference_features, reference_volumes
+from .model.reference import build_model, published_feature_names, reference_features
 from .model_guard import load_model_file
 from .outputs import recover, refuse_existing, write_together
 from .phi import recorded_path
@@ -519,12 +519,11 @@ def _run_build_reference(args: argparse.Namespace) -> int:
     def progress(done: int, total: int) -> None:
         print(f"\rreference nodules: {done}/{total}", end="" if done < total else "\n", file=sys.stderr)
 
-    features = reference_features(data, published_feature_names(), progress=progress)
+    features, volumes = reference_features(data, published_feature_names(), progress=progress)
     model = build_model(
         features,
         data_description=f"{args.data}: {len(features)} LIDC-IDRI nodules, see reference_population",
-        command=f"alk-radiomics build-reference --data {args.data}", date=args.date,
-        volumes=reference_volumes(data, sorted(features)),
+        command=f"alk-radiomics build-reference --data {args.data}", date=args.date, volumes=volumes,
     )
     write_text_atomic(out, model_to_json(model))
     print(f"model with {len(features)} reference nodules written to {out}")

@@ -82,32 +82,27 @@ def select_reference_cases(data_dir: Path) -> list[str]:
     return selected
 
 
-def reference_features(data_dir: Path, names: tuple[str, ...], *,
-                       progress: Callable[[int, int], None] | None = None) -> dict[str, dict[str, float]]:
-    """Signature features of every selected reference nodule, by case name."""
+def reference_features(data_dir: Path, names: tuple[str, ...], *, progress: Callable[[int, int], None] | None = None
+                       ) -> tuple[dict[str, dict[str, float]], dict[str, float]]:
+    """Signature features of every selected reference nodule, and its outline's volume in mm3 (voxels x voxel
+    volume, as the outline review counts it), each by case name."""
     cases = select_reference_cases(data_dir)
     settings = ExtractionSettings.from_parameters()
     values: dict[str, dict[str, float]] = {}
+    volumes: dict[str, float] = {}
     for done, name in enumerate(cases, start=1):
         try:
             case = load_case(data_dir / "image" / f"{name}.nii.gz", data_dir / "mask" / f"{name}.nii.gz")
             values[name] = compute_features(case.image, case.mask, names, label=case.label, settings=settings)
+            voxels = np.count_nonzero(sitk.GetArrayViewFromImage(case.mask) == case.label)
+            volumes[name] = float(voxels * np.prod(case.mask.GetSpacing()))
         except ALKRadiomicsError as err:
             logger.warning("reference case %s left out: %s", name, err)
         if progress is not None:
             progress(done, len(cases))
     if len(values) < 10:
         raise InputError(f"Only {len(values)} usable reference nodules in {data_dir}; at least 10 are needed.")
-    return values
-
-
-def reference_volumes(data_dir: Path, cases: list[str]) -> dict[str, float]:
-    """Each reference outline's volume in mm3 (voxels x voxel volume, as the outline review counts it)."""
-    volumes = {}
-    for name in cases:
-        mask = sitk.ReadImage(str(data_dir / "mask" / f"{name}.nii.gz"))
-        volumes[name] = float(np.count_nonzero(sitk.GetArrayViewFromImage(mask)) * np.prod(mask.GetSpacing()))
-    return volumes
+    return values, volumes
 
 
 def simulated_group_hazard_ratio(risk_scores: np.ndarray, cutoff: float) -> float:
