@@ -9,7 +9,7 @@ stated (:mod:`.uncertainty`). Probabilities are at the prevalence the model's in
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 
 import numpy as np
 import SimpleITK as sitk
@@ -170,7 +170,7 @@ def score_case(case: Case, *, model: Model | None = None, hla: float | None = No
     risk = model.dfs_radiomic.linear_predictor(z)
     high_fraction = float(np.mean(joint.rad_risk > joint.cutoff))
     dfs = _dfs_result(model, risk, uncertainty("rad_risk"), high_fraction, domains["dfs"], stage, warnings)
-    reports = _feature_reports(model, features, z)
+    reports = _feature_reports(model, z, domains.values())
     report("done", 1.0)
     return CaseResult(
         model=ModelIdentity(model.name, model.version, model.sha256, model.calibrated, model.path),
@@ -220,19 +220,17 @@ def _dfs_result(model: Model, risk: float, uncertainty: Uncertainty, high_fracti
     )
 
 
-def _feature_reports(model: Model, features: Mapping[str, float], z: Mapping[str, float]) -> tuple[FeatureReport, ...]:
+def _feature_reports(model: Model, z: Mapping[str, float], domains: Iterable[Domain]) -> tuple[FeatureReport, ...]:
+    """Each feature's value, reference position (placed once, by the domain verdict) and contributions."""
     alk_terms = {t.variable: t for t in model.alk_radiomic.terms}
     dfs_terms = {t.variable: t for t in model.dfs_radiomic.terms}
+    positions = {p.name: p for domain in domains for p in domain.features}
     reports = []
     for name in model.feature_names:
-        reference = np.asarray(model.reference.feature_values[name])
-        value = features[name]
-        percentile = 100.0 * (np.sum(reference < value) + 0.5 * np.sum(reference == value)) / len(reference)
-        term = alk_terms.get(name) or dfs_terms.get(name)
+        position = positions[name]
         reports.append(FeatureReport(
-            name=name, label=term.label if term else name, value=value, z=z[name],
-            reference_percentile=float(percentile),
-            in_reference_range=bool(reference.min() <= value <= reference.max()),
+            name=name, label=position.label, value=position.value, z=z[name],
+            reference_percentile=position.percentile, in_reference_range=position.beyond_range_sd == 0,
             contribution_rad_score=alk_terms[name].beta.value * z[name] if name in alk_terms else None,
             contribution_rad_risk=dfs_terms[name].beta.value * z[name] if name in dfs_terms else None,
         ))

@@ -28,12 +28,12 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..model import Model
+from ..model.derivations import Z_95
 
 DRAWS = 4000
 SEED = 20241125
 OUTLINE_WEIGHTS = {"eroded": 0.25, "as drawn": 0.5, "dilated": 0.25}
 COMPONENTS = ("coefficients", "intercept", "reference", "rounding", "outline")
-Z_95 = 1.959963984540054
 
 NOT_COVERED = ("the difference between the reference population and the paper's cohort, scanners and "
                "reconstruction kernels, and any error in the model itself")
@@ -86,6 +86,11 @@ class MonteCarlo:
         self.drawn = outlines.index("as drawn")
         self.mean = np.array([model.standardization[n].mean.value for n in self.names])
         self.sd = np.array([model.standardization[n].sd.value for n in self.names])
+        # The stored cutoff's own median (point betas and standardization), from which each draw's cutoff moves.
+        point_betas = np.array([t.beta.value for t in model.dfs_radiomic.terms])
+        columns = self.risk_columns
+        self.point_median = float(np.median((reference[:, columns] - self.mean[columns]) / self.sd[columns]
+                                            @ point_betas))
 
     def _betas(self, key: str, active: frozenset[str]) -> tuple[np.ndarray, np.ndarray]:
         """(draws x terms) betas of one regression, and their point values."""
@@ -124,14 +129,13 @@ class MonteCarlo:
 
         rad, betas, point = linear("rad_score")
         rad = rad + self._intercept("rad_score", betas, point, active)
-        risk, risk_betas, risk_point = linear("rad_risk")
+        risk, risk_betas, _ = linear("rad_risk")
         columns = self.risk_columns
         # The cutoff is a median over the reference: it moves with the draw's betas and standardization.
-        point_median = np.median((self.reference[:, columns] - self.mean[columns]) / self.sd[columns] @ risk_point)
         source = self.bootstrap_risk if "reference" in active else self.reference[None, :, columns]
         reference_z = (source - mean[:, None, columns]) / sd[:, None, columns]
         medians = np.median(np.einsum("dnk,dk->dn", reference_z, risk_betas), axis=1)
-        cutoff = self.model.dfs_radiomic.cutoff.value + medians - point_median
+        cutoff = self.model.dfs_radiomic.cutoff.value + medians - self.point_median
         combined = None
         if self.h_scores is not None:
             betas_c, point_c = self._betas("combined", active)
