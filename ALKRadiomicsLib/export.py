@@ -88,14 +88,11 @@ def dataset_bytes(dataset) -> bytes:
     return buffer.getvalue()
 
 
-def check_targets(case: Case | None, targets: Mapping[str, Path | None], *, overwrite: bool,
-                  inputs: tuple = ()) -> None:
-    """Before any work: no target is one of the inputs (the CT, the mask, the DICOM files, a model), and no
+def check_targets(case: Case, targets: Mapping[str, Path | None], *, overwrite: bool) -> None:
+    """Before any work: no target is one of the case's inputs (the CT, the mask, the DICOM files), and no
     existing file is replaced unless ``overwrite``."""
     named = {f"--{key.replace('_', '-')}": path for key, path in targets.items()}
-    sources = (*inputs, *((case.image_path, case.mask_path, *(case.dicom.files if case.dicom else ()))
-                          if case is not None else ()))
-    refuse_outputs_onto_inputs(named, sources)
+    refuse_outputs_onto_inputs(named, (case.image_path, case.mask_path, *(case.dicom.files if case.dicom else ())))
     refuse_existing(named, overwrite)
 
 
