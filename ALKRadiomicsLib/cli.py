@@ -386,23 +386,22 @@ def _write_validation(results: dict, models: dict, data, report, json_out, title
     from .training.figures import validation_pdf
 
     pdf = validation_pdf(title, results, models, data) if report else None
-    files = {json_out: json.dumps(results, indent=2, default=float) + "\n"} if json_out is not None else {}
+    files = ({json_out: json.dumps({label: result.to_dict() for label, result in results.items()}, indent=2,
+                                   default=float) + "\n"} if json_out is not None else {})
     if pdf is not None:
         files[report] = pdf
     if files:
         write_together(files, overwrite=True)  # the report and its numbers: both or neither
     for label, result in results.items():
-        radiomic = result["alk_radiomic"]
-        line = (f"{label}: Rad-score AUC {radiomic['auc']:.3f} ({radiomic['auc_ci95'][0]:.3f}-"
-                f"{radiomic['auc_ci95'][1]:.3f}), calibration slope {radiomic['calibration']['slope']:.2f}, "
-                f"calibration-in-the-large {radiomic['calibration']['calibration_in_the_large']:+.2f}, "
-                f"Brier {radiomic['calibration']['brier']:.3f}")
-        if "alk_combined" in result:
-            line += f"; combined AUC {result['alk_combined']['auc']:.3f}"
-        if "dfs_radiomic" in result:
-            dfs = result["dfs_radiomic"]
-            low, high = dfs["c_index_ci95"]
-            line += f"; RAD-risk C-index {dfs['c_index']:.3f} ({low:.3f}-{high:.3f})"
+        radiomic, cal = result.alk_radiomic, result.alk_radiomic.calibration
+        line = (f"{label}: Rad-score AUC {radiomic.auc:.3f} ({radiomic.auc_ci95[0]:.3f}-{radiomic.auc_ci95[1]:.3f}), "
+                f"calibration slope {cal.slope:.2f}, calibration-in-the-large {cal.calibration_in_the_large:+.2f}, "
+                f"Brier {cal.brier:.3f}")
+        if result.alk_combined is not None:
+            line += f"; combined AUC {result.alk_combined.auc:.3f}"
+        if result.dfs_radiomic is not None:
+            dfs = result.dfs_radiomic
+            line += f"; RAD-risk C-index {dfs.c_index:.3f} ({dfs.c_index_ci95[0]:.3f}-{dfs.c_index_ci95[1]:.3f})"
         print(line)
 
 

@@ -8,6 +8,7 @@ frame with one row per patient: the model's features, ``alk`` (0/1) and, where k
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass, fields
 
 import numpy as np
 import pandas as pd
@@ -32,12 +33,144 @@ def linear_predictors(model: Model, data: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame(rows, index=data.index)
 
 
-def calibration(y: np.ndarray, log_odds: np.ndarray) -> dict:
-    """Every calibration number of ``log_odds`` (rms::val.prob's, :mod:`ALKRadiomicsLib.stats.calibration`):
-    Brier; ``slope`` and ``intercept_with_slope`` (the joint recalibration fit, val.prob's "Slope" and
-    "Intercept"); ``calibration_in_the_large`` (slope fixed at 1); Emax, E90, Eavg; Spiegelhalter's z;
-    Hosmer-Lemeshow. A perfectly calibrated model has slope 1 and both intercepts 0."""
-    return stats.validation_statistics(y, log_odds)
+def _plain(value):
+    """A result's fields as JSON values: nested results as dicts, tuples as lists, absent parts (None) left out."""
+    if hasattr(value, "__dataclass_fields__"):
+        return {f.name: _plain(getattr(value, f.name)) for f in fields(value)
+                if getattr(value, f.name) is not None and getattr(value, f.name) != ""}
+    if isinstance(value, (list, tuple)):
+        return [_plain(v) for v in value]
+    if isinstance(value, dict):
+        return {k: _plain(v) for k, v in value.items()}
+    return value
+
+
+class _Result:
+    def to_dict(self) -> dict:
+        return _plain(self)
+
+
+@dataclass(frozen=True)
+class HosmerLemeshow(_Result):
+    """Hosmer-Lemeshow over groups of predicted risk; ``not_tested`` says why there is no test."""
+
+    statistic: float | None
+    dof: int | None
+    p: float | None
+    groups: tuple[dict, ...] = ()
+    not_tested: str = ""
+
+
+@dataclass(frozen=True)
+class Calibration(_Result):
+    """Every calibration number of rms::val.prob (:mod:`ALKRadiomicsLib.stats.calibration`): Brier; ``slope`` and
+    ``intercept_with_slope`` (the joint recalibration fit, val.prob's "Slope" and "Intercept");
+    ``calibration_in_the_large`` (slope fixed at 1); Emax, E90, Eavg; Spiegelhalter's z; Hosmer-Lemeshow. A
+    perfectly calibrated model has slope 1 and both intercepts 0."""
+
+    brier: float
+    slope: float
+    slope_ci95: tuple[float, float]
+    intercept_with_slope: float
+    intercept_with_slope_ci95: tuple[float, float]
+    calibration_in_the_large: float
+    calibration_in_the_large_ci95: tuple[float, float]
+    emax: float
+    e90: float
+    eavg: float
+    spiegelhalter_z: float
+    spiegelhalter_p: float
+    hosmer_lemeshow: HosmerLemeshow
+    mean_predicted: float
+    observed: float
+
+    @classmethod
+    def of(cls, y: np.ndarray, log_odds: np.ndarray) -> Calibration:
+        numbers = stats.validation_statistics(y, log_odds)
+        grouped = numbers.pop("hosmer_lemeshow")
+        return cls(**{k: tuple(v) if isinstance(v, list) else v for k, v in numbers.items()},
+                   hosmer_lemeshow=HosmerLemeshow(grouped["statistic"], grouped["dof"], grouped["p"],
+                                                  tuple(grouped["groups"]), grouped.get("not_tested", "")))
+
+
+@dataclass(frozen=True)
+class PairedTest(_Result):
+    """DeLong's paired test of two AUCs on the same patients; ``not_tested`` says why there is none."""
+
+    z: float | None
+    p: float | None
+    not_tested: str = ""
+
+
+@dataclass(frozen=True)
+class AlkValidation(_Result):
+    """One ALK model (Rad-score or combined) on the cohort's patients with known ALK status."""
+
+    n: int
+    auc: float
+    auc_ci95: tuple[float, float]
+    calibration: Calibration
+    calibration_table: tuple[dict, ...] | None = None
+    delong_vs_radiomic: PairedTest | None = None
+
+
+@dataclass(frozen=True)
+class LogRank(_Result):
+    statistic: float
+    p: float
+
+
+@dataclass(frozen=True)
+class DfsValidation(_Result):
+    """The RAD-risk on the ALK-positive patients with known DFS: C-index, the model's own cutoff and groups."""
+
+    n: int
+    events: int
+    c_index: float
+    c_index_ci95: tuple[float, float]
+    cutoff: float
+    high_risk: int
+    median_followup_months: float
+    logrank_at_model_cutoff: LogRank | None = None
+    group_hazard_ratio: float | None = None
+
+
+@dataclass(frozen=True)
+class ModelIdentity(_Result):
+    name: str
+    version: str
+    sha256: str
+    calibrated: bool
+
+
+@dataclass(frozen=True)
+class PriorShift(_Result):
+    """Where the probabilities hold: each model's ``intercept_prior``, or moved to a stated prevalence."""
+
+    prevalence: float | None
+    rad_score_intercept_prior: float
+    combined_intercept_prior: float
+    log_odds_shift: dict[str, float]
+    note: str
+
+    def to_dict(self) -> dict:
+        return {**_plain(self), "prevalence": self.prevalence}  # null says no prevalence was given
+
+
+@dataclass(frozen=True)
+class Validation(_Result):
+    """Every validation number of a model on a cohort; ``alk_combined`` / ``dfs_radiomic`` None where the cohort
+    lacks H-scores / DFS."""
+
+    model: ModelIdentity
+    patients: int
+    prior: PriorShift
+    alk_radiomic: AlkValidation
+    alk_combined: AlkValidation | None = None
+    dfs_radiomic: DfsValidation | None = None
+
+    def to_dict(self) -> dict:
+        return {**_plain(self), "prior": self.prior.to_dict()}
 
 
 def prior_shift(model_prior: float, prevalence: float | None) -> float:
@@ -60,29 +193,26 @@ def calibration_table(y: np.ndarray, log_odds: np.ndarray, groups: int = 5) -> l
     return table
 
 
-def evaluate(model: Model, data: pd.DataFrame, prevalence: float | None = None) -> dict:
-    """Every validation number of a model on a cohort (JSON-ready). Every number is the model's performance on
-    patients it was (as far as the file says) not fitted on: none is apparent unless ``data`` is the training
-    cohort. With ``prevalence`` the model's log-odds are moved from its ``intercept_prior`` to that ALK
-    prevalence before calibration is measured (discrimination does not change)."""
+def evaluate(model: Model, data: pd.DataFrame, prevalence: float | None = None) -> Validation:
+    """Every validation number of a model on a cohort. Every number is the model's performance on patients it
+    was (as far as the file says) not fitted on: none is apparent unless ``data`` is the training cohort. With
+    ``prevalence`` the model's log-odds are moved from its ``intercept_prior`` to that ALK prevalence before
+    calibration is measured (discrimination does not change)."""
     scores = linear_predictors(model, data)
-    result: dict = {"model": {"name": model.name, "version": model.version, "sha256": model.sha256,
-                              "calibrated": model.calibrated}, "patients": int(len(data))}
     shifts = {"rad_score": prior_shift(model.alk_radiomic.intercept_prior, prevalence),
               "combined": prior_shift(model.alk_combined.intercept_prior, prevalence)}
-    result["prior"] = {"prevalence": prevalence, "rad_score_intercept_prior": model.alk_radiomic.intercept_prior,
-                       "combined_intercept_prior": model.alk_combined.intercept_prior,
-                       "log_odds_shift": shifts,
-                       "note": ("probabilities moved from each model's intercept_prior to the stated prevalence"
-                                if prevalence is not None else
-                                "probabilities as the model gives them, at its intercept_prior; give --prevalence "
-                                "for a cohort whose ALK prevalence differs")}
+    prior = PriorShift(prevalence, model.alk_radiomic.intercept_prior, model.alk_combined.intercept_prior, shifts,
+                       "probabilities moved from each model's intercept_prior to the stated prevalence"
+                       if prevalence is not None else
+                       "probabilities as the model gives them, at its intercept_prior; give --prevalence for a cohort "
+                       "whose ALK prevalence differs")
     known = data["alk"].notna()
     y = data.loc[known, "alk"].to_numpy(int)
     rad = scores.loc[known, "rad_score"].to_numpy() + shifts["rad_score"]
     auc, low, high = stats.auc_ci(y, rad)
-    result["alk_radiomic"] = {"n": int(len(y)), "auc": auc, "auc_ci95": [low, high],
-                              "calibration": calibration(y, rad), "calibration_table": calibration_table(y, rad)}
+    radiomic = AlkValidation(int(len(y)), auc, (low, high), Calibration.of(y, rad),
+                             tuple(calibration_table(y, rad)))
+    combined_part = None
     both = known & scores["combined"].notna()
     if both.sum() >= 4 and data.loc[both, "alk"].nunique() == 2:
         yc = data.loc[both, "alk"].to_numpy(int)
@@ -90,31 +220,34 @@ def evaluate(model: Model, data: pd.DataFrame, prevalence: float | None = None) 
         auc_c, low_c, high_c = stats.auc_ci(yc, combined)
         try:
             _, _, z, p = stats.delong_test(yc, combined, scores.loc[both, "rad_score"].to_numpy())
-            delong = {"z": z, "p": p}
+            delong = PairedTest(z, p)
         except ValueError as err:  # e.g. both scores rank a small cohort identically: no test is possible
-            delong = {"z": None, "p": None, "not_tested": str(err)}
-        result["alk_combined"] = {"n": int(len(yc)), "auc": auc_c, "auc_ci95": [low_c, high_c],
-                                  "calibration": calibration(yc, combined), "delong_vs_radiomic": delong}
+            delong = PairedTest(None, None, str(err))
+        combined_part = AlkValidation(int(len(yc)), auc_c, (low_c, high_c), Calibration.of(yc, combined),
+                                      delong_vs_radiomic=delong)
+    return Validation(ModelIdentity(model.name, model.version, model.sha256, model.calibrated), int(len(data)),
+                      prior, radiomic, combined_part, _dfs_validation(model, data, scores))
+
+
+def _dfs_validation(model: Model, data: pd.DataFrame, scores: pd.DataFrame) -> DfsValidation | None:
     survival = (data["alk"] == 1) & data.get("dfs_months", pd.Series(index=data.index, dtype=float)).notna() \
         & data.get("event", pd.Series(index=data.index, dtype=float)).notna()
-    if survival.sum() >= 4 and data.loc[survival, "event"].sum() > 0:
-        time = data.loc[survival, "dfs_months"].to_numpy(float)
-        event = data.loc[survival, "event"].to_numpy(int)
-        risk = scores.loc[survival, "rad_risk"].to_numpy()
-        cutoff = model.dfs_radiomic.cutoff.value
-        high = risk > cutoff
-        c_index, c_low, c_high = stats.harrell_c_ci(time, event, risk)
-        dfs: dict = {"n": int(survival.sum()), "events": int(event.sum()),
-                     "c_index": c_index, "c_index_ci95": [c_low, c_high],
-                     "cutoff": cutoff, "high_risk": int(high.sum()),
-                     "median_followup_months": stats.reverse_km_median_followup(time, event)}
-        if 0 < high.sum() < len(high):
-            from lifelines import CoxPHFitter
-            from lifelines.statistics import logrank_test
+    if survival.sum() < 4 or data.loc[survival, "event"].sum() == 0:
+        return None
+    time = data.loc[survival, "dfs_months"].to_numpy(float)
+    event = data.loc[survival, "event"].to_numpy(int)
+    risk = scores.loc[survival, "rad_risk"].to_numpy()
+    cutoff = model.dfs_radiomic.cutoff.value
+    high = risk > cutoff
+    c_index, c_low, c_high = stats.harrell_c_ci(time, event, risk)
+    logrank = hazard_ratio = None
+    if 0 < high.sum() < len(high):
+        from lifelines import CoxPHFitter
+        from lifelines.statistics import logrank_test
 
-            test = logrank_test(time[high], time[~high], event[high], event[~high])
-            dfs["logrank_at_model_cutoff"] = {"statistic": float(test.test_statistic), "p": float(test.p_value)}
-            cox = CoxPHFitter().fit(pd.DataFrame({"t": time, "e": event, "high": high.astype(float)}), "t", "e")
-            dfs["group_hazard_ratio"] = float(math.exp(cox.params_["high"]))
-        result["dfs_radiomic"] = dfs
-    return result
+        test = logrank_test(time[high], time[~high], event[high], event[~high])
+        logrank = LogRank(float(test.test_statistic), float(test.p_value))
+        cox = CoxPHFitter().fit(pd.DataFrame({"t": time, "e": event, "high": high.astype(float)}), "t", "e")
+        hazard_ratio = float(math.exp(cox.params_["high"]))
+    return DfsValidation(int(survival.sum()), int(event.sum()), c_index, (c_low, c_high), cutoff, int(high.sum()),
+                         stats.reverse_km_median_followup(time, event), logrank, hazard_ratio)

@@ -10,10 +10,10 @@ import pandas as pd
 from ..model import Model
 from ..report.figures import pyplot
 from ..scoring.score import logistic
-from .evaluation import linear_predictors
+from .evaluation import Validation, linear_predictors
 
 
-def validation_pdf(title: str, results: dict[str, dict], models: dict[str, Model], data: pd.DataFrame) -> bytes:
+def validation_pdf(title: str, results: dict[str, Validation], models: dict[str, Model], data: pd.DataFrame) -> bytes:
     """One page per model: the numbers, then ROC, calibration and Kaplan-Meier figures."""
     plt = pyplot()
     from matplotlib.backends.backend_pdf import PdfPages
@@ -33,7 +33,7 @@ def validation_pdf(title: str, results: dict[str, dict], models: dict[str, Model
             known = ~np.isnan(y)
             _roc(figure.add_axes([0.55, 0.70, 0.38, 0.22]), y[known], scores["rad_score"].to_numpy()[known])
             _calibration(figure.add_axes([0.55, 0.40, 0.38, 0.22]), y[known], scores["rad_score"].to_numpy()[known])
-            if "dfs_radiomic" in result:
+            if result.dfs_radiomic is not None:
                 _kaplan_meier(figure.add_axes([0.55, 0.08, 0.38, 0.22]), data, scores,
                               model.dfs_radiomic.cutoff.value)
             pdf.savefig(figure)
@@ -47,54 +47,51 @@ def _p(value) -> str:
     return "<0.001" if value < 0.001 else f"{value:.3f}"
 
 
-def validation_lines(result: dict) -> list[str]:
+def validation_lines(result: Validation) -> list[str]:
     """A validation result (:func:`evaluate`) as lines of a table: every number named, none as JSON. These
     patients did not fit the model (unless they are its training cohort), so no number here is apparent."""
-    alk = result["alk_radiomic"]
-    cal = alk["calibration"]
-    prior = result.get("prior", {})
-    lines = [f"{result['patients']} patients; probabilities "
-             + (f"moved to prevalence {prior['prevalence']:.3f}" if prior.get("prevalence") is not None
-                else f"at the model's prior {prior.get('rad_score_intercept_prior', float('nan')):.3f}"), "",
-             "Rad-score (ALK)", f"  AUC (DeLong 95% CI)       {alk['auc']:.3f} ({alk['auc_ci95'][0]:.3f}-"
-             f"{alk['auc_ci95'][1]:.3f}), n {alk['n']}",
-             f"  Brier score                {cal['brier']:.3f}",
-             f"  calibration slope          {cal['slope']:.2f} ({cal['slope_ci95'][0]:.2f}-{cal['slope_ci95'][1]:.2f})",
-             f"  intercept with the slope   {cal['intercept_with_slope']:+.2f} (val.prob's Intercept)",
-             f"  calibration-in-the-large   {cal['calibration_in_the_large']:+.2f} (slope fixed at 1)",
-             f"  Emax / E90 / Eavg          {cal['emax']:.3f} / {cal['e90']:.3f} / {cal['eavg']:.3f}",
-             f"  Spiegelhalter z            {cal['spiegelhalter_z']:+.2f}, P {_p(cal['spiegelhalter_p'])}",
-             f"  mean predicted / observed  {cal['mean_predicted']:.3f} / {cal['observed']:.3f}"]
-    hl = cal["hosmer_lemeshow"]
-    if hl.get("statistic") is not None:
-        lines.append(f"  Hosmer-Lemeshow            chi2 {hl['statistic']:.2f}, {hl['dof']} df, P {_p(hl['p'])}")
+    alk, cal, prior = result.alk_radiomic, result.alk_radiomic.calibration, result.prior
+    lines = [f"{result.patients} patients; probabilities "
+             + (f"moved to prevalence {prior.prevalence:.3f}" if prior.prevalence is not None
+                else f"at the model's prior {prior.rad_score_intercept_prior:.3f}"), "",
+             "Rad-score (ALK)", f"  AUC (DeLong 95% CI)       {alk.auc:.3f} ({alk.auc_ci95[0]:.3f}-"
+             f"{alk.auc_ci95[1]:.3f}), n {alk.n}",
+             f"  Brier score                {cal.brier:.3f}",
+             f"  calibration slope          {cal.slope:.2f} ({cal.slope_ci95[0]:.2f}-{cal.slope_ci95[1]:.2f})",
+             f"  intercept with the slope   {cal.intercept_with_slope:+.2f} (val.prob's Intercept)",
+             f"  calibration-in-the-large   {cal.calibration_in_the_large:+.2f} (slope fixed at 1)",
+             f"  Emax / E90 / Eavg          {cal.emax:.3f} / {cal.e90:.3f} / {cal.eavg:.3f}",
+             f"  Spiegelhalter z            {cal.spiegelhalter_z:+.2f}, P {_p(cal.spiegelhalter_p)}",
+             f"  mean predicted / observed  {cal.mean_predicted:.3f} / {cal.observed:.3f}"]
+    hl = cal.hosmer_lemeshow
+    if hl.statistic is not None:
+        lines.append(f"  Hosmer-Lemeshow            chi2 {hl.statistic:.2f}, {hl.dof} df, P {_p(hl.p)}")
         lines.append("    group  n   observed  expected")
         lines += [f"    {k + 1:>5}  {g['n']:<3} {g['observed']:>8.0f}  {g['expected']:>8.1f}"
-                  for k, g in enumerate(hl["groups"])]
+                  for k, g in enumerate(hl.groups)]
     else:
-        lines.append(f"  Hosmer-Lemeshow            not tested: {hl.get('not_tested')}")
-    if "alk_combined" in result:
-        combined = result["alk_combined"]
-        delong = combined["delong_vs_radiomic"]
+        lines.append(f"  Hosmer-Lemeshow            not tested: {hl.not_tested}")
+    if result.alk_combined is not None:
+        combined = result.alk_combined
+        delong = combined.delong_vs_radiomic
         lines += ["", "Combined model (Rad-score + H-scores)",
-                  f"  AUC (DeLong 95% CI)       {combined['auc']:.3f} ({combined['auc_ci95'][0]:.3f}-"
-                  f"{combined['auc_ci95'][1]:.3f}), n {combined['n']}",
-                  f"  calibration slope          {combined['calibration']['slope']:.2f}; in-the-large "
-                  f"{combined['calibration']['calibration_in_the_large']:+.2f}; Brier "
-                  f"{combined['calibration']['brier']:.3f}",
-                  "  DeLong vs Rad-score        " + (f"z {delong['z']:.2f}, P {_p(delong['p'])}"
-                                                     if delong.get("z") is not None else "not tested")]
-    if "dfs_radiomic" in result:
-        dfs = result["dfs_radiomic"]
-        lines += ["", f"RAD-risk (DFS, {dfs['n']} ALK-positive, {dfs['events']} events)",
-                  f"  C-index (IJ 95% CI)        {dfs['c_index']:.3f} ({dfs['c_index_ci95'][0]:.3f}-"
-                  f"{dfs['c_index_ci95'][1]:.3f})",
-                  f"  median follow-up           {dfs['median_followup_months']:.1f} months (reverse Kaplan-Meier)",
-                  f"  model cutoff               {dfs['cutoff']:.4f}: {dfs['high_risk']} high risk"]
-        if "logrank_at_model_cutoff" in dfs:
-            test = dfs["logrank_at_model_cutoff"]
-            lines.append(f"  log-rank at the cutoff     chi2 {test['statistic']:.2f}, P {_p(test['p'])}; high vs low "
-                         f"HR {dfs['group_hazard_ratio']:.2f}")
+                  f"  AUC (DeLong 95% CI)       {combined.auc:.3f} ({combined.auc_ci95[0]:.3f}-"
+                  f"{combined.auc_ci95[1]:.3f}), n {combined.n}",
+                  f"  calibration slope          {combined.calibration.slope:.2f}; in-the-large "
+                  f"{combined.calibration.calibration_in_the_large:+.2f}; Brier {combined.calibration.brier:.3f}",
+                  "  DeLong vs Rad-score        " + (f"z {delong.z:.2f}, P {_p(delong.p)}" if delong.z is not None
+                                                     else f"not tested: {delong.not_tested}")]
+    if result.dfs_radiomic is not None:
+        dfs = result.dfs_radiomic
+        lines += ["", f"RAD-risk (DFS, {dfs.n} ALK-positive, {dfs.events} events)",
+                  f"  C-index (IJ 95% CI)        {dfs.c_index:.3f} ({dfs.c_index_ci95[0]:.3f}-"
+                  f"{dfs.c_index_ci95[1]:.3f})",
+                  f"  median follow-up           {dfs.median_followup_months:.1f} months (reverse Kaplan-Meier)",
+                  f"  model cutoff               {dfs.cutoff:.4f}: {dfs.high_risk} high risk"]
+        if dfs.logrank_at_model_cutoff is not None:
+            test = dfs.logrank_at_model_cutoff
+            lines.append(f"  log-rank at the cutoff     chi2 {test.statistic:.2f}, P {_p(test.p)}; high vs low "
+                         f"HR {dfs.group_hazard_ratio:.2f}")
     return lines
 
 
@@ -159,7 +156,7 @@ def _kaplan_meier(ax, data: pd.DataFrame, scores: pd.DataFrame, cutoff: float) -
     positive = (data["alk"] == 1) & data["dfs_months"].notna() & data["event"].notna()
     kaplan_meier_groups(ax, data.loc[positive, "dfs_months"].to_numpy(float),
                         data.loc[positive, "event"].to_numpy(float),
-                        (scores.loc[positive, "rad_risk"] > cutoff).to_numpy())
+                        (scores.loc[positive, "rad_risk"] > cutoff).to_numpy(), at_risk=True)
     ax.set_title("Kaplan-Meier by RAD-risk group", fontsize=9)
 
 

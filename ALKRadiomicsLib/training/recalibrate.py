@@ -25,7 +25,7 @@ import pandas as pd
 from .. import stats
 from ..model import Model, Parameter, Provenance, Standardization
 from ..model.schema import ReferencePopulation
-from .evaluation import calibration, linear_predictors
+from .evaluation import linear_predictors
 
 MIN_PER_CLASS = 10  # ALK-positive and ALK-negative patients for one fitted intercept (10 events per parameter)
 MIN_DFS_EVENTS = 10  # recurrences for the group hazard ratio
@@ -134,7 +134,7 @@ def recalibration_problems(local: Model, data: pd.DataFrame) -> list[str]:
         auc = stats.auc_ci(y, rad)[0]
         if auc < 0.5:
             problems.append(f"Rad-score AUC {auc:.2f} < 0.5 on this cohort: the signature ranks its patients backwards")
-        slope = calibration(y, rad)["slope"]
+        slope = stats.calibration.logistic_calibration(y, rad)["slope"]
         if slope < 0:
             problems.append(f"calibration slope {slope:.2f} < 0: higher predicted probability goes with fewer "
                             "ALK-positive patients")

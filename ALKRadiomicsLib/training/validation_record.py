@@ -10,9 +10,10 @@ import pandas as pd
 from ..errors import InputError
 from ..model import Model
 from ..model.validation import ValidationRecord
+from .evaluation import Validation
 
 
-def validated_model(model: Model, data: pd.DataFrame, result: dict, *, cohort: str, command: str,
+def validated_model(model: Model, data: pd.DataFrame, result: Validation, *, cohort: str, command: str,
                     date: str | None = None) -> Model:
     """``model`` with the validation ``result`` (from :func:`evaluate`) as its record.
 
@@ -23,17 +24,15 @@ def validated_model(model: Model, data: pd.DataFrame, result: dict, *, cohort: s
     if shared:
         raise InputError(f"{len(shared)} patient(s) of this cohort helped fit the model ({', '.join(shared[:5])}); "
                          "a validation record needs patients the model has never seen.")
-    alk = result["alk_radiomic"]
+    alk, dfs = result.alk_radiomic, result.dfs_radiomic
     known = data["alk"].dropna()
-    dfs = result.get("dfs_radiomic", {})
     record = ValidationRecord(
         cohort=cohort, date=date or datetime.date.today().isoformat(), command=command,
         alk_positive=int((known == 1).sum()), alk_negative=int((known == 0).sum()),
-        auc=float(alk["auc"]), auc_ci95=tuple(alk["auc_ci95"]),
-        calibration_slope=float(alk["calibration"]["slope"]),
-        calibration_slope_ci95=tuple(alk["calibration"]["slope_ci95"]),
-        dfs_events=int(dfs.get("events", 0)), c_index=dfs.get("c_index"),
-        group_hazard_ratio=dfs.get("group_hazard_ratio"),
-        logrank_p=dfs.get("logrank_at_model_cutoff", {}).get("p"),
+        auc=float(alk.auc), auc_ci95=tuple(alk.auc_ci95),
+        calibration_slope=float(alk.calibration.slope), calibration_slope_ci95=tuple(alk.calibration.slope_ci95),
+        dfs_events=dfs.events if dfs else 0, c_index=dfs.c_index if dfs else None,
+        group_hazard_ratio=dfs.group_hazard_ratio if dfs else None,
+        logrank_p=dfs.logrank_at_model_cutoff.p if dfs and dfs.logrank_at_model_cutoff else None,
     )
     return replace(model, version=f"{model.version}+validated.{record.date}", validation=record, sha256="", path="")

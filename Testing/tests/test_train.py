@@ -222,7 +222,7 @@ def test_the_model_file_reproduces_the_reports_numbers(trained):
     assert cutoff == pytest.approx(model.dfs_radiomic.cutoff.value, abs=1e-9)
     assert chi2 == pytest.approx(report["dfs"]["comparisons"]["logrank"]["apparent"]["statistic"], rel=1e-9)
     # validate on the training cohort sees what train saw.
-    assert evaluate(model, data)["alk_radiomic"]["auc"] == pytest.approx(auc, abs=1e-12)
+    assert evaluate(model, data).alk_radiomic.auc == pytest.approx(auc, abs=1e-12)
 
 
 def test_every_estimate_is_labelled_and_the_report_leads_with_nested_ones(trained):
