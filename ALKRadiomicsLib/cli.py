@@ -484,10 +484,11 @@ def _run_train(args: argparse.Namespace) -> int:
                f"--dfs-events-per-variable {args.dfs_events_per_variable}")
     training = train(data, names, cohort=str(args.cohort), command=command, settings=settings)
     model_text = model_to_json(training.model)
-    training.model = replace(training.model, sha256=hashlib.sha256(model_text.encode("utf-8")).hexdigest())
+    training = replace(training, model=replace(training.model,
+                                               sha256=hashlib.sha256(model_text.encode("utf-8")).hexdigest()))
     pdf = training_pdf(training)
     # The model, its report and the report's numbers: all three or none.
-    write_together({out: model_text, json_out: json.dumps(training.report, indent=2, default=float) + "\n",
+    write_together({out: model_text, json_out: json.dumps(training.to_dict(), indent=2, default=float) + "\n",
                     report: pdf}, overwrite=True)
     print("\n".join(summary_lines(training)))
     print(f"model written to {out}; report to {report} and {json_out}")

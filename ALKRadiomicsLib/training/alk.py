@@ -19,14 +19,14 @@ import pandas as pd
 from .. import stats
 from ..errors import InputError
 from . import selection
-from .common import TrainSettings, coefficient_table, log_odds, step_summary, stratified_folds
-from .estimates import APPARENT, CROSS_VALIDATED, NESTED, Comparison, Estimate
+from .common import Coefficient, SelectionSteps, TrainSettings, coefficient_table, log_odds, stratified_folds
+from .estimates import APPARENT, CROSS_VALIDATED, NESTED, Comparison, Estimate, PaperBootstrap, plain
 
 COMBINED = ["rad_score", "hla", "pdl1"]
 DELONG = "DeLong's paired test of two AUCs (pROC's roc.test), on the nested out-of-fold predictions"
 
 
-def select_alk_features(X: pd.DataFrame, y: np.ndarray, settings: TrainSettings) -> dict:
+def select_alk_features(X: pd.DataFrame, y: np.ndarray, settings: TrainSettings) -> SelectionSteps:
     """Screening, LASSO logistic, forward stepwise: the Rad-score's features and each step's result."""
     screened = selection.screen_logistic(X, y, settings.screen_p)
     lasso = (selection.lasso_logistic_path(X[screened], y, settings.seed, settings.lasso_folds, settings.alk_lambda)
@@ -34,17 +34,18 @@ def select_alk_features(X: pd.DataFrame, y: np.ndarray, settings: TrainSettings)
     candidates = lasso["selected"] if lasso else []
     limit = selection.max_variables(min(y.sum(), len(y) - y.sum()), settings.events_per_variable)
     chosen = selection.forward_logistic(X, y, candidates, limit=limit)
-    return {"screened": screened, "lasso": lasso, "variable_limit": limit, "selected": chosen,
-            "how": "forward stepwise (enter P < 0.05, leave P > 0.10) among LASSO survivors, at most the cap"}
+    return SelectionSteps(screened, lasso, limit, chosen,
+                          "forward stepwise (enter P < 0.05, leave P > 0.10) among LASSO survivors, at most the cap")
 
 
-def clinical_selection(frame: pd.DataFrame, y: np.ndarray, names: list[str], threshold: float) -> tuple[dict, list]:
+def clinical_selection(frame: pd.DataFrame, y: np.ndarray, names: list[str],
+                       threshold: float) -> tuple[dict[str, Coefficient], list[str]]:
     """Univariate logistic regression of each clinical column; those with P < ``threshold``."""
     univariate = {}
     for name in names:
         fit = selection.logistic_fit(frame[[name]], y)
         univariate[name] = coefficient_table(fit, [name], "or")[name]
-    return univariate, [n for n in names if univariate[n]["p"] < threshold]
+    return univariate, [n for n in names if univariate[n].p < threshold]
 
 
 def _constant(y_train: np.ndarray, n: int) -> np.ndarray:
@@ -55,7 +56,7 @@ def _constant(y_train: np.ndarray, n: int) -> np.ndarray:
 def _fold_predictions(X: pd.DataFrame, clinical: pd.DataFrame, y: np.ndarray, train: np.ndarray,
                       test: np.ndarray, settings: TrainSettings) -> tuple[dict[str, np.ndarray], list[str], list[str]]:
     """Every model built on ``train`` alone (selection included), predicting ``test``: log-odds per model."""
-    chosen = select_alk_features(X.iloc[train], y[train], settings)["selected"]
+    chosen = select_alk_features(X.iloc[train], y[train], settings).selected
     out: dict[str, np.ndarray] = {}
     if chosen:
         fit = selection.logistic_fit(X.iloc[train][chosen], y[train])
@@ -90,7 +91,7 @@ def _inner_nested(X: pd.DataFrame, y: np.ndarray, settings: TrainSettings) -> np
     """Out-of-fold Rad-score of the patients of ``X``, selection repeated inside each inner fold."""
     prediction = np.zeros(len(y))
     for train, test in stratified_folds(y, settings):
-        chosen = select_alk_features(X.iloc[train], y[train], settings)["selected"]
+        chosen = select_alk_features(X.iloc[train], y[train], settings).selected
         if chosen:
             fit = selection.logistic_fit(X.iloc[train][chosen], y[train])
             prediction[test] = log_odds(fit, X.iloc[test], chosen)
@@ -134,11 +135,11 @@ def delong_comparisons(y: np.ndarray, predictions: dict[str, np.ndarray], kind: 
 class AlkResult:
     """The ALK half of a training: the fits on all patients and every labelled estimate."""
 
-    steps: dict
+    steps: SelectionSteps
     chosen: list[str]
     rad_fit: object
     rad_score: np.ndarray
-    clinical_univariate: dict
+    clinical_univariate: dict[str, Coefficient]
     clinical_selected: list[str]
     clinical_fit: object | None
     combined_fit: object | None
@@ -146,24 +147,31 @@ class AlkResult:
     delong: dict[str, Comparison]
     nested_selected: list[list[str]]
     nested_clinical_selected: list[list[str]]
-    bootstrap: dict[str, dict]
+    bootstrap: dict[str, PaperBootstrap]
     curves: dict = field(default_factory=dict)
 
-    def to_dict(self) -> dict:
-        from .estimates import to_json
+    def coefficients(self) -> dict[str, dict[str, Coefficient]]:
+        """Each model fitted on all patients, variable by variable (apparent)."""
+        tables = {"rad_score": coefficient_table(self.rad_fit, self.chosen, "or")}
+        if self.clinical_fit is not None:
+            tables["clinical"] = coefficient_table(self.clinical_fit, self.clinical_selected, "or")
+        if self.combined_fit is not None:
+            tables["combined"] = coefficient_table(self.combined_fit, COMBINED, "or")
+        return tables
 
-        data = {"rad_score_selection": step_summary(self.steps),
-                "rad_score_coefficients": coefficient_table(self.rad_fit, self.chosen, "or"),
+    def to_dict(self) -> dict:
+        tables = plain(self.coefficients())
+        data = {"rad_score_selection": self.steps.to_dict(), "rad_score_coefficients": tables["rad_score"],
                 "rad_score_intercept": float(self.rad_fit.params["const"]),
-                "clinical_univariate": self.clinical_univariate, "clinical_selected": self.clinical_selected,
-                "auc": to_json(self.auc), "delong": {"test": DELONG, "pairs": to_json(self.delong)},
+                "clinical_univariate": plain(self.clinical_univariate), "clinical_selected": self.clinical_selected,
+                "auc": plain(self.auc), "delong": {"test": DELONG, "pairs": plain(self.delong)},
                 "nested_selected_per_fold": self.nested_selected,
                 "nested_clinical_selected_per_fold": self.nested_clinical_selected,
-                "paper_bootstrap": self.bootstrap}
-        if self.clinical_fit is not None:
-            data["clinical_coefficients"] = coefficient_table(self.clinical_fit, self.clinical_selected, "or")
-        if self.combined_fit is not None:
-            data["combined_coefficients"] = coefficient_table(self.combined_fit, COMBINED, "or")
+                "paper_bootstrap": plain(self.bootstrap)}
+        if "clinical" in tables:
+            data["clinical_coefficients"] = tables["clinical"]
+        if "combined" in tables:
+            data["combined_coefficients"] = tables["combined"]
             data["combined_intercept"] = float(self.combined_fit.params["const"])
         return data
 
@@ -171,7 +179,7 @@ class AlkResult:
 def train_alk(X: pd.DataFrame, clinical: pd.DataFrame, y: np.ndarray, settings: TrainSettings, clock) -> AlkResult:
     """Select and fit every ALK model on all patients; estimate each AUC apparent, cross-validated and nested."""
     steps = select_alk_features(X, y, settings)
-    chosen = steps["selected"]
+    chosen = steps.selected
     clock.lap("alk_selection")
     if not chosen:
         raise InputError("No radiomic feature predicts ALK status in this cohort: none survived screening, LASSO "
@@ -206,7 +214,7 @@ def train_alk(X: pd.DataFrame, clinical: pd.DataFrame, y: np.ndarray, settings: 
     clock.lap("alk_bootstrap")
     return AlkResult(steps, chosen, rad_fit, rad_score, univariate, significant, clinical_fit, combined_fit, auc,
                      delong_comparisons(y, nested, NESTED), radiomic_per_fold, clinical_per_fold, bootstrap,
-                     {"alk": y, "roc_nested": nested, "roc_cv": paper_cv, "lasso_alk": steps["lasso"]})
+                     {"alk": y, "roc_nested": nested, "roc_cv": paper_cv, "lasso_alk": steps.lasso})
 
 
 def _paper_cv(frame: pd.DataFrame, y: np.ndarray, names: list[str], settings: TrainSettings) -> np.ndarray:
@@ -218,7 +226,7 @@ def _paper_cv(frame: pd.DataFrame, y: np.ndarray, names: list[str], settings: Tr
     return prediction
 
 
-def paper_bootstrap(frame: pd.DataFrame, y: np.ndarray, names: list[str], settings: TrainSettings) -> dict:
+def paper_bootstrap(frame: pd.DataFrame, y: np.ndarray, names: list[str], settings: TrainSettings) -> PaperBootstrap:
     """The paper's bootstrap (Results 3.2: mean 0.879, SD 0.030): the model on fixed ``names`` refitted on each
     resample and its AUC measured on that resample, an apparent statistic; the mean AUC on the patients each
     resample left out (out-of-bag) alongside. No interval: a percentile range of apparent AUCs is not one."""
@@ -242,8 +250,6 @@ def paper_bootstrap(frame: pd.DataFrame, y: np.ndarray, names: list[str], settin
         apparent.append(roc_auc_score(y[sample], log_odds(fit, frame.iloc[sample], names)))
         out_of_bag.append(roc_auc_score(y[left_out], log_odds(fit, frame.iloc[left_out], names)))
     if len(apparent) < 2:
-        return {"estimate": APPARENT, "resamples": 0, "not_run": "no resample could be fitted (separation)"}
-    mean, sd = float(np.mean(apparent)), float(np.std(apparent, ddof=1))
-    return {"estimate": APPARENT, "method": "variables fixed; refitted and measured on each resample (the paper's)",
-            "resamples": len(apparent), "mean": mean, "sd": sd, "coefficient_of_variation": sd / mean,
-            "out_of_bag_mean": float(np.mean(out_of_bag))}
+        return PaperBootstrap(0, not_run="no resample could be fitted (separation)")
+    return PaperBootstrap(len(apparent), float(np.mean(apparent)), float(np.std(apparent, ddof=1)),
+                          out_of_bag_mean=float(np.mean(out_of_bag)))

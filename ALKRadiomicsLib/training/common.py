@@ -63,16 +63,30 @@ def log_odds(fit, frame: pd.DataFrame, names: list[str]) -> np.ndarray:
     return fit.params["const"] + frame[names].to_numpy(float) @ fit.params[names].to_numpy()
 
 
-def coefficient_table(fit, names: list[str], ratio: str) -> dict:
-    """Per variable: beta, odds or hazard ratio with 95 % CI, Wald P (apparent: fitted on these patients)."""
+@dataclass(frozen=True)
+class Coefficient:
+    """One variable of a fitted model: beta, its odds or hazard ratio (``ratio_name`` "or" / "hr") with 95 % CI,
+    Wald P. Apparent: fitted on these patients, the P ignoring that the variable was selected on them."""
+
+    beta: float
+    ratio: float
+    ci95: tuple[float, float]
+    p: float
+    ratio_name: str
+
+    def to_dict(self) -> dict:
+        return {"beta": self.beta, self.ratio_name: self.ratio, f"{self.ratio_name}_ci95": list(self.ci95),
+                "p": self.p}
+
+
+def coefficient_table(fit, names: list[str], ratio: str) -> dict[str, Coefficient]:
+    """Per variable of ``fit``: its :class:`Coefficient`."""
     params, pvalues, intervals = (np.asarray(fit.params), np.asarray(fit.pvalues), np.asarray(fit.conf_int()))
     offset = 1 if len(params) == len(names) + 1 else 0  # logistic results start with the constant
-    table = {}
-    for k, name in enumerate(names):
-        beta, (low, high) = params[k + offset], intervals[k + offset]
-        table[name] = {"beta": float(beta), ratio: math.exp(beta), f"{ratio}_ci95": [math.exp(low), math.exp(high)],
-                       "p": float(pvalues[k + offset])}
-    return table
+    return {name: Coefficient(float(params[k + offset]), math.exp(params[k + offset]),
+                              (math.exp(intervals[k + offset][0]), math.exp(intervals[k + offset][1])),
+                              float(pvalues[k + offset]), ratio)
+            for k, name in enumerate(names)}
 
 
 def stratified_folds(y: np.ndarray, settings: TrainSettings) -> list[tuple[np.ndarray, np.ndarray]]:
@@ -82,11 +96,26 @@ def stratified_folds(y: np.ndarray, settings: TrainSettings) -> list[tuple[np.nd
                 .split(np.zeros(len(y)), y))
 
 
-def step_summary(steps: dict) -> dict:
-    lasso = steps["lasso"] or {}
-    return {"screened": len(steps["screened"]), "screened_top": steps["screened"][:20],
-            "lasso_rule": lasso.get("rule"), "lasso_lambda": lasso.get("lambda"),
-            "lasso_lambda_min": lasso.get("lambda_min"), "lasso_lambda_1se": lasso.get("lambda_1se"),
-            "lasso_minimum_at_path_end": lasso.get("minimum_at_path_end"),
-            "lasso_selected": lasso.get("selected", []), "variable_limit": steps["variable_limit"],
-            "how": steps.get("how", ""), "selected": steps["selected"]}
+@dataclass(frozen=True)
+class SelectionSteps:
+    """What each step of a feature selection kept: screening, the LASSO path (cv.glmnet's summary, or None when
+    nothing passed screening), the events-per-variable cap, the features chosen and how."""
+
+    screened: list[str]
+    lasso: dict | None
+    variable_limit: int
+    selected: list[str]
+    how: str = ""
+
+    @property
+    def lasso_selected(self) -> list[str]:
+        return (self.lasso or {}).get("selected", [])
+
+    def to_dict(self) -> dict:
+        lasso = self.lasso or {}
+        return {"screened": len(self.screened), "screened_top": self.screened[:20],
+                "lasso_rule": lasso.get("rule"), "lasso_lambda": lasso.get("lambda"),
+                "lasso_lambda_min": lasso.get("lambda_min"), "lasso_lambda_1se": lasso.get("lambda_1se"),
+                "lasso_minimum_at_path_end": lasso.get("minimum_at_path_end"),
+                "lasso_selected": self.lasso_selected, "variable_limit": self.variable_limit, "how": self.how,
+                "selected": self.selected}

@@ -20,14 +20,14 @@ import pandas as pd
 
 from .. import stats
 from . import selection
-from .common import TrainSettings, coefficient_table, step_summary, stratified_folds
-from .estimates import APPARENT, CROSS_VALIDATED, NESTED, Comparison, Estimate, to_json
+from .common import Coefficient, SelectionSteps, TrainSettings, coefficient_table, stratified_folds
+from .estimates import APPARENT, CROSS_VALIDATED, NESTED, Comparison, Estimate, PaperBootstrap, plain
 
 PREVALIDATED_LRT = ("likelihood-ratio test of the pre-validated (out-of-fold) RAD-risk added to N stage in a Cox "
                     "model (Tibshirani and Efron 2002), 1 df")
 
 
-def select_dfs_features(frame: pd.DataFrame, features: list[str], settings: TrainSettings) -> dict:
+def select_dfs_features(frame: pd.DataFrame, features: list[str], settings: TrainSettings) -> SelectionSteps:
     """Screening, LASSO Cox, best subset within the cap: the RAD-risk score's features and each step's result."""
     screened = selection.screen_cox(frame, features, settings.screen_p)
     lasso = (selection.lasso_cox_path(frame, screened, settings.seed, settings.lasso_folds, settings.dfs_lambda)
@@ -35,16 +35,15 @@ def select_dfs_features(frame: pd.DataFrame, features: list[str], settings: Trai
     candidates = lasso["selected"] if lasso else []
     limit = selection.max_variables(frame["event"].sum(), settings.dfs_events_per_variable)
     chosen, how = selection.best_subset_cox(frame, candidates, limit=limit) if candidates else ([], "")
-    return {"screened": screened, "lasso": lasso, "variable_limit": limit, "selected": chosen, "how": how}
+    return SelectionSteps(screened, lasso, limit, chosen, how)
 
 
-def why_empty(steps: dict) -> str:
-    if not steps["screened"]:
+def why_empty(steps: SelectionSteps) -> str:
+    if not steps.screened:
         return "no feature passed univariate Cox screening (P < 0.05)"
-    if not (steps["lasso"] or {}).get("selected"):
-        return (f"{len(steps['screened'])} features passed screening but LASSO Cox "
-                f"(lambda.{steps['lasso']['rule']}) kept none")
-    return f"LASSO kept {len(steps['lasso']['selected'])} but no subset kept a variable with P <= 0.10"
+    if not steps.lasso_selected:
+        return f"{len(steps.screened)} features passed screening but LASSO Cox (lambda.{steps.lasso['rule']}) kept none"
+    return f"LASSO kept {len(steps.lasso_selected)} but no subset kept a variable with P <= 0.10"
 
 
 def survival_folds(frame: pd.DataFrame, settings: TrainSettings):
@@ -75,28 +74,35 @@ def _groups(time, event, high, kind: str, method: str) -> tuple[Comparison, Esti
 class DfsResult:
     """The DFS half of a training. ``chosen`` empty: no RAD-risk was trained, and ``absent`` says why."""
 
-    steps: dict
+    steps: SelectionSteps
     chosen: list[str]
+    patients: int
+    events: int
+    median_followup_months: float
     absent: str = ""
     fit: object = None
     risk: np.ndarray | None = None
     cutoff: float = math.nan
     group_fit: object = None
     n_stage_fit: object = None
-    estimates: dict = field(default_factory=dict)
-    comparisons: dict = field(default_factory=dict)
+    estimates: dict[str, dict[str, Estimate]] = field(default_factory=dict)
+    comparisons: dict[str, dict[str, Comparison]] = field(default_factory=dict)
     nested_selected: list = field(default_factory=list)
-    bootstrap: dict = field(default_factory=dict)
-    facts: dict = field(default_factory=dict)
+    bootstrap: PaperBootstrap | None = None
     curves: dict = field(default_factory=dict)
 
+    def coefficients(self) -> dict[str, Coefficient]:
+        """The RAD-risk's Cox model on all ALK-positive patients (apparent); empty when none was trained."""
+        return coefficient_table(self.fit, self.chosen, "hr") if self.chosen else {}
+
     def to_dict(self) -> dict:
-        data = {"selection": step_summary(self.steps), **self.facts}
+        data = {"selection": self.steps.to_dict(), "patients": self.patients, "events": self.events,
+                "median_followup_months": self.median_followup_months}
         if self.absent:
             return {**data, "absent": self.absent}
-        return {**data, "coefficients": coefficient_table(self.fit, self.chosen, "hr"), "median_cutoff": self.cutoff,
-                "estimates": to_json(self.estimates), "comparisons": to_json(self.comparisons),
-                "nested_selected_per_fold": self.nested_selected, "paper_bootstrap": self.bootstrap}
+        return {**data, "coefficients": plain(self.coefficients()), "median_cutoff": self.cutoff,
+                "estimates": plain(self.estimates), "comparisons": plain(self.comparisons),
+                "nested_selected_per_fold": self.nested_selected, "paper_bootstrap": plain(self.bootstrap)}
 
 
 def train_dfs(frame: pd.DataFrame, n_stage: np.ndarray | None, settings: TrainSettings, clock) -> DfsResult:
@@ -107,13 +113,13 @@ def train_dfs(frame: pd.DataFrame, n_stage: np.ndarray | None, settings: TrainSe
     facts = {"patients": int(len(frame)), "events": int(event.sum()),
              "median_followup_months": stats.reverse_km_median_followup(time, event)}
     steps = select_dfs_features(frame, features, settings)
-    chosen = steps["selected"]
+    chosen = steps.selected
     clock.lap("dfs_selection")
     if not chosen:
         stage_fit = (selection.cox_fit(frame[["time", "event"]].assign(n_stage=n_stage), ["n_stage"])
                      if n_stage is not None else None)
-        return DfsResult(steps, [], absent=f"No RAD-risk score was trained: {why_empty(steps)}.",
-                         n_stage_fit=stage_fit, facts=facts)
+        return DfsResult(steps, [], **facts, absent=f"No RAD-risk score was trained: {why_empty(steps)}.",
+                         n_stage_fit=stage_fit)
     fit = selection.cox_fit(frame, chosen)
     risk = frame[chosen].to_numpy() @ fit.params
     cutoff = float(np.median(risk))
@@ -153,10 +159,11 @@ def train_dfs(frame: pd.DataFrame, n_stage: np.ndarray | None, settings: TrainSe
     bootstrap = paper_bootstrap_c(frame, chosen, settings)
     clock.lap("dfs_bootstrap")
     group_fit = selection.cox_fit(frame.assign(high_risk=high.astype(float)), ["high_risk"])
-    return DfsResult(steps, chosen, "", fit, risk, cutoff, group_fit, n_stage_fit, estimates, comparisons, selected,
-                     bootstrap, facts, {"dfs": {"time": time, "event": event, "high_risk": high},
+    return DfsResult(steps, chosen, **facts, fit=fit, risk=risk, cutoff=cutoff, group_fit=group_fit,
+                     n_stage_fit=n_stage_fit, estimates=estimates, comparisons=comparisons, nested_selected=selected,
+                     bootstrap=bootstrap, curves={"dfs": {"time": time, "event": event, "high_risk": high},
                                         "dfs_nested": {"time": time, "event": event, "high_risk": nested_high},
-                                        "lasso_dfs": steps["lasso"]})
+                                        "lasso_dfs": steps.lasso})
 
 
 def _nested(frame: pd.DataFrame, features: list[str], n_stage: np.ndarray | None, settings: TrainSettings):
@@ -170,7 +177,7 @@ def _nested(frame: pd.DataFrame, features: list[str], n_stage: np.ndarray | None
             stage_fit = selection.cox_fit(part[["time", "event"]].assign(n_stage=n_stage[train]), ["n_stage"])
             stage[test] = n_stage[test] * stage_fit.params[0]
             combined[test] = stage[test]  # replaced below when the fold has a RAD-risk
-        chosen = select_dfs_features(part, features, settings)["selected"]
+        chosen = select_dfs_features(part, features, settings).selected
         selected.append(chosen)
         if not chosen:
             continue  # risk 0 and low risk: the fold's model knows nothing
@@ -194,7 +201,7 @@ def _paper_cv(frame: pd.DataFrame, names: list[str], settings: TrainSettings) ->
     return risk
 
 
-def paper_bootstrap_c(frame: pd.DataFrame, names: list[str], settings: TrainSettings) -> dict:
+def paper_bootstrap_c(frame: pd.DataFrame, names: list[str], settings: TrainSettings) -> PaperBootstrap:
     """The paper's bootstrap of C: the Cox model on fixed ``names`` refitted and measured on each resample
     (apparent; mean and SD only: a percentile range of apparent C is not a confidence interval)."""
     rng = np.random.default_rng(settings.seed)
@@ -205,5 +212,4 @@ def paper_bootstrap_c(frame: pd.DataFrame, names: list[str], settings: TrainSett
             continue
         fit = selection.cox_fit(sample, names)
         values.append(stats.harrell_c(sample["time"], sample["event"], sample[names].to_numpy() @ fit.params))
-    return {"estimate": APPARENT, "method": "variables fixed; refitted and measured on each resample (the paper's)",
-            "resamples": settings.bootstraps, "mean": float(np.mean(values)), "sd": float(np.std(values, ddof=1))}
+    return PaperBootstrap(settings.bootstraps, float(np.mean(values)), float(np.std(values, ddof=1)))

@@ -8,7 +8,7 @@ conclusions from them.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 
 APPARENT = "apparent"
 CROSS_VALIDATED = "cross-validated"
@@ -77,3 +77,51 @@ def to_json(value):
     if isinstance(value, (list, tuple)):
         return [to_json(v) for v in value]
     return value
+
+
+def plain(value):
+    """A typed result as JSON values: nested results as dicts, tuples as lists, absent parts (None or "") left
+    out."""
+    if hasattr(value, "__dataclass_fields__"):
+        if hasattr(value, "to_dict") and type(value).to_dict is not Result.to_dict:
+            return value.to_dict()
+        return {f.name: plain(getattr(value, f.name)) for f in fields(value)
+                if getattr(value, f.name) is not None and getattr(value, f.name) != ""}
+    if isinstance(value, (list, tuple)):
+        return [plain(v) for v in value]
+    if isinstance(value, dict):
+        return {k: plain(v) for k, v in value.items()}
+    return value
+
+
+class Result:
+    """A frozen result dataclass's ``to_dict``: its fields as JSON values (:func:`plain`)."""
+
+    def to_dict(self) -> dict:
+        return {f.name: plain(getattr(self, f.name)) for f in fields(self)
+                if getattr(self, f.name) is not None and getattr(self, f.name) != ""}
+
+
+@dataclass(frozen=True)
+class PaperBootstrap(Result):
+    """The paper's bootstrap: the model on fixed variables refitted and measured on each resample, an apparent
+    statistic (mean and SD only: a percentile range of apparent values is not a confidence interval);
+    ``out_of_bag_mean`` the mean on the patients each resample left out; ``not_run`` says why none was fitted."""
+
+    resamples: int
+    mean: float | None = None
+    sd: float | None = None
+    out_of_bag_mean: float | None = None
+    not_run: str = ""
+    estimate: str = APPARENT
+    method: str = "variables fixed; refitted and measured on each resample (the paper's)"
+
+    @property
+    def coefficient_of_variation(self) -> float | None:
+        return None if self.mean is None else self.sd / self.mean
+
+    def to_dict(self) -> dict:
+        data = super().to_dict()
+        if self.mean is not None and self.out_of_bag_mean is not None:
+            data["coefficient_of_variation"] = self.coefficient_of_variation
+        return data

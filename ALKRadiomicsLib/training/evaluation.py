@@ -8,7 +8,7 @@ frame with one row per patient: the model's features, ``alk`` (0/1) and, where k
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, fields
+from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
@@ -17,6 +17,7 @@ from .. import stats
 from ..errors import InputError
 from ..model import Model
 from ..scoring.score import logistic
+from .estimates import Result
 
 
 def linear_predictors(model: Model, data: pd.DataFrame) -> pd.DataFrame:
@@ -33,25 +34,8 @@ def linear_predictors(model: Model, data: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame(rows, index=data.index)
 
 
-def _plain(value):
-    """A result's fields as JSON values: nested results as dicts, tuples as lists, absent parts (None) left out."""
-    if hasattr(value, "__dataclass_fields__"):
-        return {f.name: _plain(getattr(value, f.name)) for f in fields(value)
-                if getattr(value, f.name) is not None and getattr(value, f.name) != ""}
-    if isinstance(value, (list, tuple)):
-        return [_plain(v) for v in value]
-    if isinstance(value, dict):
-        return {k: _plain(v) for k, v in value.items()}
-    return value
-
-
-class _Result:
-    def to_dict(self) -> dict:
-        return _plain(self)
-
-
 @dataclass(frozen=True)
-class HosmerLemeshow(_Result):
+class HosmerLemeshow(Result):
     """Hosmer-Lemeshow over groups of predicted risk; ``not_tested`` says why there is no test."""
 
     statistic: float | None
@@ -62,7 +46,7 @@ class HosmerLemeshow(_Result):
 
 
 @dataclass(frozen=True)
-class Calibration(_Result):
+class Calibration(Result):
     """Every calibration number of rms::val.prob (:mod:`ALKRadiomicsLib.stats.calibration`): Brier; ``slope`` and
     ``intercept_with_slope`` (the joint recalibration fit, val.prob's "Slope" and "Intercept");
     ``calibration_in_the_large`` (slope fixed at 1); Emax, E90, Eavg; Spiegelhalter's z; Hosmer-Lemeshow. A
@@ -94,7 +78,7 @@ class Calibration(_Result):
 
 
 @dataclass(frozen=True)
-class PairedTest(_Result):
+class PairedTest(Result):
     """DeLong's paired test of two AUCs on the same patients; ``not_tested`` says why there is none."""
 
     z: float | None
@@ -103,7 +87,7 @@ class PairedTest(_Result):
 
 
 @dataclass(frozen=True)
-class AlkValidation(_Result):
+class AlkValidation(Result):
     """One ALK model (Rad-score or combined) on the cohort's patients with known ALK status."""
 
     n: int
@@ -115,13 +99,13 @@ class AlkValidation(_Result):
 
 
 @dataclass(frozen=True)
-class LogRank(_Result):
+class LogRank(Result):
     statistic: float
     p: float
 
 
 @dataclass(frozen=True)
-class DfsValidation(_Result):
+class DfsValidation(Result):
     """The RAD-risk on the ALK-positive patients with known DFS: C-index, the model's own cutoff and groups."""
 
     n: int
@@ -136,7 +120,7 @@ class DfsValidation(_Result):
 
 
 @dataclass(frozen=True)
-class ModelIdentity(_Result):
+class ModelIdentity(Result):
     name: str
     version: str
     sha256: str
@@ -144,7 +128,7 @@ class ModelIdentity(_Result):
 
 
 @dataclass(frozen=True)
-class PriorShift(_Result):
+class PriorShift(Result):
     """Where the probabilities hold: each model's ``intercept_prior``, or moved to a stated prevalence."""
 
     prevalence: float | None
@@ -154,11 +138,11 @@ class PriorShift(_Result):
     note: str
 
     def to_dict(self) -> dict:
-        return {**_plain(self), "prevalence": self.prevalence}  # null says no prevalence was given
+        return {**super().to_dict(), "prevalence": self.prevalence}  # null says no prevalence was given
 
 
 @dataclass(frozen=True)
-class Validation(_Result):
+class Validation(Result):
     """Every validation number of a model on a cohort; ``alk_combined`` / ``dfs_radiomic`` None where the cohort
     lacks H-scores / DFS."""
 
@@ -170,7 +154,7 @@ class Validation(_Result):
     dfs_radiomic: DfsValidation | None = None
 
     def to_dict(self) -> dict:
-        return {**_plain(self), "prior": self.prior.to_dict()}
+        return {**super().to_dict(), "prior": self.prior.to_dict()}
 
 
 def prior_shift(model_prior: float, prevalence: float | None) -> float:

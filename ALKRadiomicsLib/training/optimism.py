@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import time
 import warnings
+from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
@@ -20,7 +21,7 @@ from . import selection
 from .alk import select_alk_features
 from .common import TrainSettings, log_odds, standardize
 from .dfs import select_dfs_features
-from .estimates import OPTIMISM_CORRECTED
+from .estimates import OPTIMISM_CORRECTED, Result
 
 
 def resample_indices(seed: int, resamples: int, n: int) -> list[np.ndarray]:
@@ -41,7 +42,7 @@ def one_resample(data: pd.DataFrame, features: list[str], sample: np.ndarray, se
     X_orig = pd.DataFrame({n: (data[n].to_numpy(float) - scale[n][0]) / scale[n][1] for n in names})
     y_boot, y_orig = boot["alk"].to_numpy(int), data["alk"].to_numpy(int)
     trainable = min(y_boot.sum(), len(y_boot) - y_boot.sum()) >= 10
-    chosen = select_alk_features(X_boot, y_boot, settings)["selected"] if trainable else []
+    chosen = select_alk_features(X_boot, y_boot, settings).selected if trainable else []
     if chosen:
         fit = selection.logistic_fit(X_boot[chosen], y_boot)
         out["alk_apparent"] = stats.auc_ci(y_boot, log_odds(fit, X_boot, chosen))[0]
@@ -52,7 +53,7 @@ def one_resample(data: pd.DataFrame, features: list[str], sample: np.ndarray, se
     frame = X_boot[boot_pos].assign(time=boot.loc[boot_pos, "dfs_months"].to_numpy(float),
                                    event=boot.loc[boot_pos, "event"].to_numpy(int)).reset_index(drop=True)
     if frame["event"].sum() >= 10:
-        chosen = select_dfs_features(frame, names, settings)["selected"]
+        chosen = select_dfs_features(frame, names, settings).selected
         if chosen:
             fit = selection.cox_fit(frame, chosen)
             out["dfs_apparent"] = stats.harrell_c(frame["time"], frame["event"], frame[chosen].to_numpy() @ fit.params)
@@ -73,7 +74,29 @@ def run_resamples(data: pd.DataFrame, features: list[str], settings: TrainSettin
     return Parallel(n_jobs=settings.workers)(delayed(one_resample)(data, features, s, settings) for s in samples)
 
 
-def optimism_corrected(data: pd.DataFrame, features: list[str], alk, dfs, settings: TrainSettings, clock) -> dict:
+@dataclass(frozen=True)
+class Corrected(Result):
+    """An apparent statistic less the mean optimism of the whole pipeline over ``resamples_used`` resamples."""
+
+    value: float
+    apparent: float
+    optimism: float
+    resamples_used: int
+    estimate: str = OPTIMISM_CORRECTED
+
+
+@dataclass(frozen=True)
+class Optimism(Result):
+    """Harrell's optimism-corrected bootstrap: the corrected Rad-score AUC and RAD-risk C (``estimates``), and the
+    mean seconds one resample spent in each half of the pipeline."""
+
+    resamples: int
+    workers: int
+    estimates: dict[str, Corrected]
+    seconds_per_resample: dict[str, float]
+
+
+def optimism_corrected(data: pd.DataFrame, features: list[str], alk, dfs, settings: TrainSettings, clock) -> Optimism:
     """The apparent Rad-score AUC and RAD-risk C corrected by the mean optimism over the resamples."""
     results = run_resamples(data.reset_index(drop=True), features, settings)
     clock.lap("optimism_bootstrap")
@@ -87,8 +110,7 @@ def optimism_corrected(data: pd.DataFrame, features: list[str], alk, dfs, settin
         gaps = np.array([r[f"{key}_apparent"] - r[f"{key}_original"] for r in results])
         used = gaps[np.isfinite(gaps)]
         optimism = float(used.mean()) if len(used) else float("nan")
-        estimates[name] = {"value": apparent[name] - optimism, "estimate": OPTIMISM_CORRECTED,
-                           "apparent": apparent[name], "optimism": optimism, "resamples_used": int(len(used))}
-    return {"resamples": settings.optimism_bootstraps, "workers": settings.workers, "estimates": estimates,
-            "seconds_per_resample": {"alk": float(np.mean([r["alk_seconds"] for r in results])),
-                                     "dfs": float(np.mean([r["dfs_seconds"] for r in results]))}}
+        estimates[name] = Corrected(apparent[name] - optimism, apparent[name], optimism, int(len(used)))
+    return Optimism(settings.optimism_bootstraps, settings.workers, estimates,
+                    {"alk": float(np.mean([r["alk_seconds"] for r in results])),
+                     "dfs": float(np.mean([r["dfs_seconds"] for r in results]))})

@@ -11,12 +11,12 @@ from .train import Training
 def training_figures(figure, training: Training) -> None:
     from sklearn.metrics import roc_curve
 
-    curves, report = training.curves, training.report
+    curves = training.curves
     ax = figure.add_axes([0.08, 0.66, 0.38, 0.26])
     for name, prediction in curves["roc_nested"].items():
         fpr, tpr, _ = roc_curve(curves["alk"], prediction)
-        row = report["alk"]["auc"][name]["nested"]
-        ax.plot(fpr, tpr, label=f"{name}: {row['value']:.3f} ({row['ci95'][0]:.3f}-{row['ci95'][1]:.3f})")
+        row = training.alk.auc[name]["nested"]
+        ax.plot(fpr, tpr, label=f"{name}: {row.value:.3f} ({row.ci95[0]:.3f}-{row.ci95[1]:.3f})")
     ax.plot([0, 1], [0, 1], color="grey", linestyle=":")
     ax.set(xlabel="1 - specificity", ylabel="sensitivity", title="ROC [nested]: out-of-fold, selection in the folds")
     ax.legend(fontsize=6, loc="lower right", title="AUC (95% DeLong CI)", title_fontsize=6)
@@ -37,10 +37,10 @@ def training_figures(figure, training: Training) -> None:
     ax = figure.add_axes([0.08, 0.30, 0.38, 0.26])
     if nested is not None:
         kaplan_meier_groups(ax, nested["time"], nested["event"], nested["high_risk"], at_risk=True)
-        test = report["dfs"]["comparisons"].get("logrank", {}).get("nested")
-        ax.set_title("RAD-risk groups [nested]" + (f": log-rank P {test['p']:.3g}" if test else ""))
+        test = training.dfs.comparisons.get("logrank", {}).get("nested")
+        ax.set_title("RAD-risk groups [nested]" + (f": log-rank P {test.p:.3g}" if test else ""))
     else:
-        ax.text(0.5, 0.5, report["dfs"].get("absent", "no RAD-risk"), ha="center", va="center", wrap=True, fontsize=7)
+        ax.text(0.5, 0.5, training.dfs.absent or "no RAD-risk", ha="center", va="center", wrap=True, fontsize=7)
         ax.set_axis_off()
     for ax in figure.axes:
         ax.title.set_fontsize(8)

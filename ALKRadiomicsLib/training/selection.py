@@ -248,7 +248,9 @@ def _lasso_logistic_path(X: np.ndarray, y: np.ndarray, lambdas: np.ndarray) -> l
 
 def _lasso_cox_path(X: np.ndarray, time: np.ndarray, event: np.ndarray, lambdas: np.ndarray) -> list[np.ndarray]:
     """Coefficients at each of the decreasing ``lambdas``: skglm's proximal Newton solver on glmnet's Cox
-    objective (Breslow ties), warm-started along the path as glmnet does."""
+    objective (Breslow ties), warm-started along the path as glmnet does. Stopped at a KKT violation of 1e-6
+    (glmnet's own default stops about as far from the optimum; the test against cv.glmnet holds): near
+    saturation, on bootstrap resamples, 1e-8 took twice as long for coefficients that differ by < 1e-3."""
     from skglm.datafits import Cox
     from skglm.penalties import L1
     from skglm.solvers import ProxNewton
@@ -261,7 +263,7 @@ def _lasso_cox_path(X: np.ndarray, time: np.ndarray, event: np.ndarray, lambdas:
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         for alpha in lambdas:
-            solver = ProxNewton(max_iter=100, tol=1e-8, fit_intercept=False)
+            solver = ProxNewton(max_iter=100, tol=1e-6, fit_intercept=False)
             w = solver.solve(X, response, datafit, L1(float(alpha)), w_init=w.copy(), Xw_init=X @ w)[0]
             path.append(w.copy())
     return path
@@ -443,35 +445,46 @@ def subset_breslow_llf(values: np.ndarray, time: np.ndarray, event: np.ndarray, 
     X = values[order][:, subsets]  # patients x subsets x size
     beta = np.zeros(subsets.shape)
 
-    def derivatives(b):
-        eta = np.einsum("nsk,sk->ns", X, b)
+    def derivatives(b, rows):
+        """Log-likelihood, gradient and information of the subsets ``rows`` at their coefficients ``b``."""
+        Xs = X[:, rows]
+        eta = np.einsum("nsk,sk->ns", Xs, b)
         shift = eta.max(axis=0)
         w = np.exp(eta - shift)
         s0 = np.cumsum(w, axis=0)[ends][dead]
-        s1 = np.cumsum(w[..., None] * X, axis=0)[ends][dead]
-        s2 = np.cumsum(w[..., None, None] * X[..., :, None] * X[..., None, :], axis=0)[ends][dead]
+        s1 = np.cumsum(w[..., None] * Xs, axis=0)[ends][dead]
+        s2 = np.cumsum(w[..., None, None] * Xs[..., :, None] * Xs[..., None, :], axis=0)[ends][dead]
         llf = np.sum(eta[dead] - shift - np.log(s0), axis=0)
         mean = s1 / s0[..., None]
-        gradient = (X[dead] - mean).sum(axis=0)
+        gradient = (Xs[dead] - mean).sum(axis=0)
         information = (s2 / s0[..., None, None] - mean[..., :, None] * mean[..., None, :]).sum(axis=0)
         return np.where(np.isfinite(llf), llf, -np.inf), gradient, information
 
-    llf, gradient, information = derivatives(beta)
+    llf, gradient, information = derivatives(beta, np.arange(len(subsets)))
     fitted = np.ones(len(subsets), bool)
+    active = fitted.copy()  # subsets still moving; converged ones are left alone
     for _ in range(iterations):
-        fitted &= np.isfinite(information).all(axis=(1, 2)) & np.isfinite(gradient).all(axis=1)
-        fitted[fitted] = np.linalg.cond(information[fitted]) < 1e12  # singular: no unique maximum
-        step = np.zeros_like(beta)
-        step[fitted] = np.linalg.solve(information[fitted], gradient[fitted][..., None])[..., 0]
+        rows = np.flatnonzero(active)
+        usable = np.isfinite(information[rows]).all(axis=(1, 2)) & np.isfinite(gradient[rows]).all(axis=1)
+        usable[usable] = np.linalg.cond(information[rows[usable]]) < 1e12  # singular: no unique maximum
+        fitted[rows[~usable]] = active[rows[~usable]] = False
+        rows = rows[usable]
+        if not len(rows):
+            break
+        step = np.linalg.solve(information[rows], gradient[rows][..., None])[..., 0]
+        new = list(derivatives(beta[rows] + step, rows))
         for _ in range(20):  # halve the steps that would lower a subset's likelihood
-            new = derivatives(beta + step)
-            worse = ~(new[0] >= llf - 1e-12)
-            if not worse.any():
+            worse = np.flatnonzero(~(new[0] >= llf[rows] - 1e-12))
+            if not len(worse):
                 break
             step[worse] /= 2
-        improvement = new[0] - llf
-        beta, (llf, gradient, information) = beta + step, new
-        if np.all(np.abs(improvement[fitted]) < 1e-10):
+            for part, value in zip(new, derivatives(beta[rows[worse]] + step[worse], rows[worse]), strict=True):
+                part[worse] = value
+        improvement = new[0] - llf[rows]
+        beta[rows] += step
+        llf[rows], gradient[rows], information[rows] = new
+        active[rows[np.abs(improvement) < 1e-10]] = False
+        if not active.any():
             break
     return np.where(fitted, llf, -np.inf)
 

@@ -23,6 +23,7 @@ from .alk import AlkResult, train_alk
 from .common import Stopwatch, TrainSettings, standardize
 from .dfs import DfsResult, train_dfs
 from .estimates import KINDS
+from .optimism import Optimism
 from .tables import spearman, table1
 
 __all__ = ["NOT_CLINICAL", "TrainSettings", "Training", "standardize", "train"]
@@ -31,16 +32,37 @@ __all__ = ["NOT_CLINICAL", "TrainSettings", "Training", "standardize", "train"]
 NOT_CLINICAL = ("alk", "dfs_months", "event", "image", "mask", "label")
 
 
-@dataclass
+@dataclass(frozen=True)
 class Training:
-    """What ``train`` produced: the model file, the typed ALK and DFS results, the JSON-ready report and the
-    figures' data."""
+    """What ``train`` produced: the model file, the typed ALK and DFS results, the tables, and the figures' data.
+    ``to_dict()`` is the JSON report."""
 
     model: Model
-    report: dict
+    cohort: str
+    patients: int
+    alk_positive: int
+    features_offered: int
+    features_constant: int
+    settings: TrainSettings
+    clinical_candidates: list[str]
+    clinical_skipped: dict[str, str]
+    alk: AlkResult
+    dfs: DfsResult
+    table1: dict
+    spearman: dict
+    seconds_per_stage: dict[str, float]
+    optimism: Optimism | None = None
     curves: dict = field(default_factory=dict)
-    alk: AlkResult | None = None
-    dfs: DfsResult | None = None
+
+    def to_dict(self) -> dict:
+        data = {"cohort": self.cohort, "patients": self.patients, "alk_positive": self.alk_positive,
+                "features_offered": self.features_offered, "features_constant": self.features_constant,
+                "settings": self.settings.__dict__, "estimate_kinds": KINDS,
+                "clinical_candidates": self.clinical_candidates, "clinical_skipped": self.clinical_skipped,
+                "alk": self.alk.to_dict(), "dfs": self.dfs.to_dict()}
+        if self.optimism is not None:
+            data["optimism"] = self.optimism.to_dict()
+        return {**data, "table1": self.table1, "spearman": self.spearman, "seconds_per_stage": self.seconds_per_stage}
 
 
 def train(data: pd.DataFrame, features: list[str], *, cohort: str, command: str,
@@ -67,27 +89,21 @@ def train(data: pd.DataFrame, features: list[str], *, cohort: str, command: str,
         n_stage = data.loc[has, "n_stage"].to_numpy(float)
     dfs = train_dfs(frame, n_stage, settings, clock)
 
-    report: dict = {"cohort": cohort, "patients": len(data), "alk_positive": int(y.sum()),
-                    "features_offered": len(features), "features_constant": len(features) - X.shape[1],
-                    "settings": settings.__dict__, "estimate_kinds": KINDS,
-                    "clinical_candidates": clinical, "clinical_skipped": skipped,
-                    "alk": alk.to_dict(), "dfs": dfs.to_dict()}
+    optimism = None
     if settings.optimism_bootstraps:
         from .optimism import optimism_corrected
 
-        report["optimism"] = optimism_corrected(data, features, alk, dfs, settings, clock)
-    report["table1"] = table1(data, clinical)
+        optimism = optimism_corrected(data, features, alk, dfs, settings, clock)
     scores = {"rad_score": pd.Series(alk.rad_score, index=data.index)}
     if dfs.chosen:
         rad_risk = pd.Series(np.nan, index=data.index)
         rad_risk[has] = dfs.risk
         scores["rad_risk"] = rad_risk
-    report["spearman"] = spearman(scores, data, clinical)
+    tables = table1(data, clinical), spearman(scores, data, clinical)
     clock.lap("tables")
-    report["seconds_per_stage"] = clock.seconds
     model = _model(data, alk, dfs, scale, clinical, cohort, command, today, settings)
-    curves = {**alk.curves, **dfs.curves}
-    return Training(model, report, curves, alk, dfs)
+    return Training(model, cohort, len(data), int(y.sum()), len(features), len(features) - X.shape[1], settings,
+                    clinical, skipped, alk, dfs, *tables, clock.seconds, optimism, {**alk.curves, **dfs.curves})
 
 
 def _model(data, alk: AlkResult, dfs: DfsResult, scale, clinical, cohort, command, today, settings) -> Model:

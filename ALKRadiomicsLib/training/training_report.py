@@ -10,7 +10,9 @@ from __future__ import annotations
 
 import io
 
-from .estimates import KINDS
+from .alk import DELONG
+from .common import Coefficient, SelectionSteps
+from .estimates import KINDS, Estimate
 from .train import Training
 
 PAGE = (8.27, 11.69)  # A4, inches
@@ -22,95 +24,92 @@ def _p(value: float | None) -> str:
     return "<0.001" if value < 0.001 else f"{value:.3f}"
 
 
-def _estimate(row: dict | None, digits: int = 3) -> str:
-    if not row:
+def _estimate(row: Estimate | None, digits: int = 3) -> str:
+    if row is None:
         return "n/a"
-    interval = f" ({row['ci95'][0]:.{digits}f}-{row['ci95'][1]:.{digits}f})" if "ci95" in row else ""
-    return f"{row['value']:.{digits}f}{interval}"
+    interval = f" ({row.ci95[0]:.{digits}f}-{row.ci95[1]:.{digits}f})" if row.ci95 is not None else ""
+    return f"{row.value:.{digits}f}{interval}"
+
+
+def _kinds_row(label: str, row: dict[str, Estimate]) -> str:
+    return (f"  {label:<28} {_estimate(row.get('nested')):<23} {_estimate(row.get('cross_validated')):<25} "
+            f"{_estimate(row.get('apparent'))}")
 
 
 def summary_lines(training: Training) -> list[str]:
     """The headline numbers, nested first, each with its label (the PDF's first page and the CLI's output)."""
-    report, model = training.report, training.model
-    alk, dfs = report["alk"], report["dfs"]
-    lines = [f"Cohort {report['cohort']}: {report['patients']} patients, {report['alk_positive']} ALK-positive; "
-             f"{report['features_offered']} features offered.", "",
-             f"ALK Rad-score: {_selection_steps(alk['rad_score_selection'], 'LASSO')}: "
-             f"{', '.join(alk['rad_score_selection']['selected'])}.",
+    alk, dfs, model = training.alk, training.dfs, training.model
+    lines = [f"Cohort {training.cohort}: {training.patients} patients, {training.alk_positive} ALK-positive; "
+             f"{training.features_offered} features offered.", "",
+             f"ALK Rad-score: {_selection_steps(alk.steps, 'LASSO')}: {', '.join(alk.chosen)}.",
              "AUC (95% DeLong CI)            nested [conclusions]    cross-validated [paper]   apparent"]
-    for name, row in alk["auc"].items():
-        lines.append(f"  {name:<28} {_estimate(row.get('nested')):<23} {_estimate(row.get('cross_validated')):<25} "
-                     f"{_estimate(row.get('apparent'))}")
-    lines.append(f"{alk['delong']['test']}:")
-    lines += [f"  {pair}: z {test['statistic']:.2f}, P {_p(test['p'])} [{test['estimate']}] ({test['detail']})"
-              for pair, test in alk["delong"]["pairs"].items()]
-    for name, boot in alk["paper_bootstrap"].items():
-        if "mean" not in boot:
-            lines.append(f"  paper's bootstrap, {name}: {boot['not_run']}")
+    lines += [_kinds_row(name, row) for name, row in alk.auc.items()]
+    lines.append(f"{DELONG}:")
+    lines += [f"  {pair}: z {test.statistic:.2f}, P {_p(test.p)} [{test.kind}] ({test.detail})"
+              for pair, test in alk.delong.items()]
+    for name, boot in alk.bootstrap.items():
+        if boot.mean is None:
+            lines.append(f"  paper's bootstrap, {name}: {boot.not_run}")
             continue
-        lines.append(f"  paper's bootstrap, {name} [apparent]: mean {boot['mean']:.3f}, SD {boot['sd']:.3f}; "
-                     f"out-of-bag mean {boot['out_of_bag_mean']:.3f}")
-    lines += ["", f"DFS ({dfs['patients']} ALK-positive, {dfs['events']} events; median follow-up "
-                  f"{dfs['median_followup_months']:.1f} months by reverse Kaplan-Meier): "
-                  f"{_selection_steps(dfs['selection'], 'LASSO Cox')}."]
-    if "absent" in dfs:
-        lines.append(f"  {dfs['absent']}")
+        lines.append(f"  paper's bootstrap, {name} [apparent]: mean {boot.mean:.3f}, SD {boot.sd:.3f}; "
+                     f"out-of-bag mean {boot.out_of_bag_mean:.3f}")
+    lines += ["", f"DFS ({dfs.patients} ALK-positive, {dfs.events} events; median follow-up "
+                  f"{dfs.median_followup_months:.1f} months by reverse Kaplan-Meier): "
+                  f"{_selection_steps(dfs.steps, 'LASSO Cox')}."]
+    if dfs.absent:
+        lines.append(f"  {dfs.absent}")
     else:
-        lines.append(f"  RAD-risk features: {', '.join(dfs['selection']['selected'])} "
-                     f"({dfs['selection']['how']}).")
-        estimates, comparisons = dfs["estimates"], dfs["comparisons"]
+        lines.append(f"  RAD-risk features: {', '.join(dfs.chosen)} ({dfs.steps.how}).")
         lines.append("C-index (95% IJ CI)            nested [conclusions]    cross-validated [paper]   apparent")
         for key, label in (("c_index", "RAD-risk"), ("n_stage_c_index", "N stage"),
                            ("combined_c_index", "N stage + RAD-risk")):
-            row = estimates.get(key, {})
-            if row:
-                lines.append(f"  {label:<28} {_estimate(row.get('nested')):<23} "
-                             f"{_estimate(row.get('cross_validated')):<25} {_estimate(row.get('apparent'))}")
-        hr = estimates.get("group_hazard_ratio", {})
+            if dfs.estimates.get(key):
+                lines.append(_kinds_row(label, dfs.estimates[key]))
+        hr = dfs.estimates.get("group_hazard_ratio", {})
         for kind in ("nested", "apparent"):
-            test = comparisons.get("logrank", {}).get(kind)
+            test = dfs.comparisons.get("logrank", {}).get(kind)
             if test:
                 lines.append(f"  high vs low RAD-risk [{kind}]: HR {_estimate(hr.get(kind), 2)}; log-rank chi2 "
-                             f"{test['statistic']:.2f}, P {_p(test['p'])} ({test['detail']})")
-        for kind, test in comparisons.get("combined_vs_n_stage", {}).items():
-            lines.append(f"  N stage + RAD-risk vs N stage [{kind}]: chi2 {test['statistic']:.2f}, P {_p(test['p'])}"
-                         f" ({test['detail']})")
-    if "optimism" in report:
-        for name, row in report["optimism"]["estimates"].items():
-            lines.append(f"  {name} [optimism-corrected, {report['optimism']['resamples']} resamples]: "
-                         f"{row['value']:.3f} (apparent {row['apparent']:.3f}, optimism {row['optimism']:.3f})")
+                             f"{test.statistic:.2f}, P {_p(test.p)} ({test.detail})")
+        for kind, test in dfs.comparisons.get("combined_vs_n_stage", {}).items():
+            lines.append(f"  N stage + RAD-risk vs N stage [{kind}]: chi2 {test.statistic:.2f}, P {_p(test.p)}"
+                         f" ({test.detail})")
+    if training.optimism is not None:
+        for name, row in training.optimism.estimates.items():
+            lines.append(f"  {name} [optimism-corrected, {training.optimism.resamples} resamples]: "
+                         f"{row.value:.3f} (apparent {row.apparent:.3f}, optimism {row.optimism:.3f})")
     lines += ["", "What the labels mean:"] + [f"  {kind}: {meaning}" for kind, meaning in KINDS.items()]
     lines += ["", f"Model file: {model.name} {model.version}, calibrated: {str(model.calibrated).lower()} "
                   f"(fitted on this cohort, so research use only until validated on other patients), "
                   f"intercept prior {model.alk_radiomic.intercept_prior:.3f}, sha256 {model.sha256[:16]}...",
-              "Seconds per stage: " + ", ".join(f"{k} {v:.1f}" for k, v in report["seconds_per_stage"].items())]
+              "Seconds per stage: " + ", ".join(f"{k} {v:.1f}" for k, v in training.seconds_per_stage.items())]
     return lines
 
 
-def _selection_steps(steps: dict, lasso: str) -> str:
-    return (f"{steps['screened']} features passed screening, {lasso} kept {len(steps['lasso_selected'])} "
-            f"(lambda.{steps['lasso_rule']}), {len(steps['selected'])} chosen (at most {steps['variable_limit']})")
+def _selection_steps(steps: SelectionSteps, lasso: str) -> str:
+    rule = (steps.lasso or {}).get("rule")
+    return (f"{len(steps.screened)} features passed screening, {lasso} kept {len(steps.lasso_selected)} "
+            f"(lambda.{rule}), {len(steps.selected)} chosen (at most {steps.variable_limit})")
 
 
 def coefficient_lines(training: Training) -> list[str]:
-    report = training.report
-    alk, dfs = report["alk"], report["dfs"]
     lines = ["Coefficients [apparent: fitted on all patients; their P values ignore the selection]", ""]
 
-    def rows(table: dict, ratio: str) -> list[str]:
-        return [f"  {name:<45} {ratio.upper()} {row[ratio]:.3g} ({row[f'{ratio}_ci95'][0]:.3g}-"
-                f"{row[f'{ratio}_ci95'][1]:.3g}), P {_p(row['p'])}" for name, row in table.items()]
+    def rows(table: dict[str, Coefficient]) -> list[str]:
+        return [f"  {name:<45} {row.ratio_name.upper()} {row.ratio:.3g} ({row.ci95[0]:.3g}-{row.ci95[1]:.3g}), "
+                f"P {_p(row.p)}" for name, row in table.items()]
 
-    lines += ["Rad-score (per SD):"] + rows(alk["rad_score_coefficients"], "or")
-    if "clinical_coefficients" in alk:
-        lines += ["Clinicopathological model:"] + rows(alk["clinical_coefficients"], "or")
-    if "combined_coefficients" in alk:
-        lines += ["Combined model:"] + rows(alk["combined_coefficients"], "or")
-    if "coefficients" in dfs:
-        lines += ["RAD-risk (Cox, per SD):"] + rows(dfs["coefficients"], "hr")
-        lines.append(f"  median cutoff {dfs['median_cutoff']:.4f}")
+    tables = training.alk.coefficients()
+    lines += ["Rad-score (per SD):"] + rows(tables["rad_score"])
+    if "clinical" in tables:
+        lines += ["Clinicopathological model:"] + rows(tables["clinical"])
+    if "combined" in tables:
+        lines += ["Combined model:"] + rows(tables["combined"])
+    if training.dfs.chosen:
+        lines += ["RAD-risk (Cox, per SD):"] + rows(training.dfs.coefficients())
+        lines.append(f"  median cutoff {training.dfs.cutoff:.4f}")
     lines += ["", "Table 1: ALK-positive vs ALK-negative", ""]
-    for name, row in report["table1"].items():
+    for name, row in training.table1.items():
         if "level" in row:
             lines.append(f"  {name} = {row['level']:g}: {row['positive_n']}/{row['positive_total']} vs "
                          f"{row['negative_n']}/{row['negative_total']}; {row['test']} P {_p(row['p'])}")
@@ -118,11 +117,11 @@ def coefficient_lines(training: Training) -> list[str]:
             pos, neg = row["positive_median_iqr"], row["negative_median_iqr"]
             lines.append(f"  {name}: median {pos[0]:.3g} (IQR {pos[1]:.3g}-{pos[2]:.3g}) vs {neg[0]:.3g} "
                          f"({neg[1]:.3g}-{neg[2]:.3g}); {row['test']} P {_p(row['p'])}")
-    if report.get("clinical_skipped"):
-        lines += ["", "  left out: " + "; ".join(f"{k} ({v})" for k, v in report["clinical_skipped"].items())]
+    if training.clinical_skipped:
+        lines += ["", "  left out: " + "; ".join(f"{k} ({v})" for k, v in training.clinical_skipped.items())]
     lines += ["", "Spearman correlations of the scores (apparent) with clinical variables", ""]
     lines += [f"  {pair}: rho {row['rho']:+.3f}, P {_p(row['p'])} (n {row['n']})"
-              for pair, row in report["spearman"].items()]
+              for pair, row in training.spearman.items()]
     return lines
 
 
@@ -135,7 +134,7 @@ def training_pdf(training: Training) -> bytes:
     from matplotlib.backends.backend_pdf import PdfPages
 
     buffer = io.BytesIO()
-    title = f"ALKRadiomics training report: {training.report['cohort']}"
+    title = f"ALKRadiomics training report: {training.cohort}"
     with PdfPages(buffer, metadata={"Title": title, "Creator": "ALKRadiomics"}) as pdf:
         for lines in (summary_lines(training), None, coefficient_lines(training)):
             figure = plt.figure(figsize=PAGE)

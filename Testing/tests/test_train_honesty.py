@@ -18,7 +18,7 @@ from ALKRadiomicsLib.model import published  # noqa: E402
 from ALKRadiomicsLib.training import alk as alk_module  # noqa: E402
 from ALKRadiomicsLib.training import dfs as dfs_module  # noqa: E402
 from ALKRadiomicsLib.training import selection  # noqa: E402
-from ALKRadiomicsLib.training.common import TrainSettings, standardize  # noqa: E402
+from ALKRadiomicsLib.training.common import SelectionSteps, TrainSettings, standardize  # noqa: E402
 from ALKRadiomicsLib.training.simulate import PAPER_EFFECTS, simulate_cohort  # noqa: E402
 from ALKRadiomicsLib.training.train import train  # noqa: E402
 
@@ -69,19 +69,18 @@ def test_no_rad_risk_still_writes_the_alk_model_and_says_why(monkeypatch):
     features = list(dict.fromkeys([f"f_{k:04d}" for k in range(0, 851, 50)] + ["f_0010", "f_0200", "f_0500"]))
     features += [t.variable for t in bundled.terms]
     data = data[[c for c in data.columns if not c.startswith("f_")] + features[:-2]]  # as cohort_frame joins them
-    empty = lambda frame, names, settings: {  # noqa: E731
-        "screened": [], "lasso": None, "variable_limit": 2, "selected": [], "how": ""}
+    empty = lambda frame, names, settings: SelectionSteps([], None, 2, [])  # noqa: E731
     monkeypatch.setattr(dfs_module, "select_dfs_features", empty)
     result = train(data, features, cohort="no-dfs", command="test", settings=TrainSettings(seed=4, bootstraps=20))
-    assert result.model.alk_radiomic.terms and result.report["alk"]["auc"]["radiomic"]["nested"]["value"] > 0.5
-    assert "no feature passed univariate Cox screening" in result.report["dfs"]["absent"]
+    assert result.model.alk_radiomic.terms and result.to_dict()["alk"]["auc"]["radiomic"]["nested"]["value"] > 0.5
+    assert "no feature passed univariate Cox screening" in result.to_dict()["dfs"]["absent"]
     assert result.model.dfs_radiomic.variables == bundled.variables
     assert [t.beta.value for t in result.model.dfs_radiomic.terms] == [t.beta.value for t in bundled.terms]
     assert any("published RAD-risk" in note and "not trained here" in note for note in result.model.notes)
     # The N-stage model needs no selection: it is still fitted on the cohort.
     assert result.model.dfs_clinical.terms[0].beta.provenance.kind == "derived"
     assert not any("no N stage" in note for note in result.model.notes)
-    assert "rad_risk" not in {key.split(" ~ ")[0] for key in result.report["spearman"]}
+    assert "rad_risk" not in {key.split(" ~ ")[0] for key in result.to_dict()["spearman"]}
     # Without the published features to fall back on, one precise error instead of a half-written model.
     with pytest.raises(InputError, match="not in the features file"):
         train(data.drop(columns=[t.variable for t in bundled.terms]), features[:-2], cohort="no-dfs",
@@ -103,7 +102,7 @@ def test_a_combined_model_that_adds_nothing_is_not_declared_better_out_of_fold()
     tests = alk_module.delong_comparisons(y, nested, "nested")
     assert tests["clinicopathological vs combined"].p > 0.05
     # The leak: the Rad-score chosen and fitted on all patients, then the combined model cross-validated.
-    chosen = alk_module.select_alk_features(X, y, settings)["selected"]
+    chosen = alk_module.select_alk_features(X, y, settings).selected
     if chosen:
         fit = selection.logistic_fit(X[chosen], y)
         leaked = clinical.assign(rad_score=alk_module.log_odds(fit, X, chosen))
