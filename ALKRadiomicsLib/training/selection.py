@@ -2,7 +2,11 @@
 cross-validation, then forward (logistic) or backward (Cox) stepwise regression.
 
 Features are standardized (mean 0, SD 1) by the caller. Unpenalized logistic and Cox fits use
-statsmodels (Cox with Efron ties, as R's coxph; lifelines where statsmodels' Newton diverges).
+statsmodels (Cox with Efron ties, as R's coxph; lifelines where statsmodels' Newton diverges). Two steps
+rerun hundreds of times by the nested CV and the optimism bootstrap are done for many models at once instead:
+univariate screening fits every feature's model in one vectorized Newton iteration, and the best-subset and
+backward Cox steps rank candidate subsets by their Breslow likelihoods fitted together; both equal statsmodels'
+fits column by column (Testing/tests/test_selection_fast.py).
 The LASSO fits use skglm, whose objectives are glmnet's: ``-(1/n) log-likelihood + lambda *
 |beta|_1`` with an unpenalized intercept for the logistic model and Breslow's partial likelihood
 for Cox; a test compares both with R's glmnet. The penalty path and the cross-validation follow
@@ -92,15 +96,6 @@ def cox_fit(frame: pd.DataFrame, names: list[str]) -> CoxFit:
                   float(fit.log_likelihood_))
 
 
-def cox_null_llf(frame: pd.DataFrame) -> float:
-    """Log partial likelihood (Efron ties) of the model without covariates: any model's at beta = 0."""
-    import statsmodels.api as sm
-
-    time = frame["time"].to_numpy(float)
-    model = sm.PHReg(time, np.zeros((len(time), 1)), status=frame["event"].to_numpy(int), ties="efron")
-    return float(model.loglike(np.zeros(1)))
-
-
 def _wald_screen(names, beta: np.ndarray, se: np.ndarray, threshold: float) -> list[str]:
     """The names whose Wald P < ``threshold``, most significant first; a fit that did not converge (NaN) is not
     a usable single predictor."""
@@ -128,25 +123,25 @@ def univariate_logistic(values: np.ndarray, y: np.ndarray, iterations: int = 50)
     once (Newton-Raphson on the 2 x 2 information matrices, column by column in parallel). Equal to statsmodels'
     Logit on each column (test); NaN where a column's fit does not converge (the classes separate)."""
     y = np.asarray(y, float)
-    n, p = values.shape
-    a, b = np.zeros(p), np.zeros(p)
-    converged = np.zeros(p, bool)
-    for _ in range(iterations):
+
+    def information(a, b):
         mu = 1 / (1 + np.exp(-(a + values * b)))
         w = mu * (1 - mu)
-        residual = (y[:, None] - mu)
+        return mu, w.sum(axis=0), (w * values).sum(axis=0), (w * values ** 2).sum(axis=0)
+
+    a, b = np.zeros(values.shape[1]), np.zeros(values.shape[1])
+    for _ in range(iterations):
+        mu, haa, hab, hbb = information(a, b)
+        residual = y[:, None] - mu
         ga, gb = residual.sum(axis=0), (values * residual).sum(axis=0)
-        haa, hab, hbb = w.sum(axis=0), (w * values).sum(axis=0), (w * values ** 2).sum(axis=0)
         det = haa * hbb - hab ** 2
         step_a, step_b = (hbb * ga - hab * gb) / det, (haa * gb - hab * ga) / det
         a, b = a + step_a, b + step_b
         converged = np.abs(step_b) < 1e-10 * (1 + np.abs(b))
         if converged.all():
             break
-    mu = 1 / (1 + np.exp(-(a + values * b)))
+    mu, haa, hab, hbb = information(a, b)
     converged &= ~np.all(np.abs(mu - y[:, None]) < 1e-8, axis=0)  # perfect prediction: the slope has no maximum
-    w = mu * (1 - mu)
-    haa, hab, hbb = w.sum(axis=0), (w * values).sum(axis=0), (w * values ** 2).sum(axis=0)
     se = np.sqrt(haa / (haa * hbb - hab ** 2))
     return np.where(converged, b, np.nan), np.where(converged, se, np.nan)
 
