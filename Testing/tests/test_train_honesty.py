@@ -132,3 +132,26 @@ def test_optimism_bootstrap_refits_the_whole_pipeline_and_parallel_equals_serial
     # Fitted on the resample, measured on it: optimistic against the original patients.
     gaps = [r["alk_apparent"] - r["alk_original"] for r in serial]
     assert np.nanmean(gaps) > 0
+
+
+def test_optimism_corrected_estimates_are_typed_labelled_and_printed():
+    """train with the optimism bootstrap: each corrected number is the apparent one less the mean optimism of
+    the resamples, labelled optimism-corrected in the typed result, the JSON and the printed summary."""
+    from ALKRadiomicsLib.training.estimates import OPTIMISM_CORRECTED
+    from ALKRadiomicsLib.training.training_report import summary_lines
+
+    data = simulate_cohort(6, **PAPER_EFFECTS)
+    features = list(dict.fromkeys([f"f_{k:04d}" for k in range(0, 851, 60)]
+                                  + ["f_0010", "f_0200", "f_0300", "f_0500", "f_0700"]))
+    data = data[[c for c in data.columns if not c.startswith("f_")] + features]
+    result = train(data, features, cohort="optimism", command="test",
+                   settings=TrainSettings(seed=6, bootstraps=20, optimism_bootstraps=3))
+    corrected = result.optimism.estimates["rad_score_auc"]
+    assert corrected.estimate == OPTIMISM_CORRECTED
+    assert corrected.apparent == result.alk.auc["radiomic"]["apparent"].value
+    assert corrected.value == pytest.approx(corrected.apparent - corrected.optimism, abs=1e-12)
+    assert 0 < corrected.resamples_used <= 3 and corrected.optimism > 0  # refitted on a resample: optimistic
+    document = result.to_dict()["optimism"]
+    assert document["estimates"]["rad_score_auc"]["estimate"] == OPTIMISM_CORRECTED
+    assert document["resamples"] == 3 and set(document["seconds_per_resample"]) == {"alk", "dfs"}
+    assert any("rad_score_auc [optimism-corrected, 3 resamples]" in line for line in summary_lines(result))
