@@ -382,12 +382,15 @@ def _validation_inputs(args: argparse.Namespace):
     return model, data, report, json_out
 
 
-def _write_validation(results: dict, models: dict, data, report, json_out, title: str) -> None:
+def _write_validation(results: dict, models: dict, data, report, json_out, title: str,
+                      notes: dict[str, str] | None = None) -> None:
     from .training.figures import validation_pdf
 
-    pdf = validation_pdf(title, results, models, data) if report else None
-    files = ({json_out: json.dumps({label: result.to_dict() for label, result in results.items()}, indent=2,
-                                   default=float) + "\n"} if json_out is not None else {})
+    pdf = validation_pdf(title, results, models, data, notes) if report else None
+    document = {label: result.to_dict() for label, result in results.items()}
+    if notes:
+        document["notes"] = notes
+    files = {json_out: json.dumps(document, indent=2, default=float) + "\n"} if json_out is not None else {}
     if pdf is not None:
         files[report] = pdf
     if files:
@@ -402,7 +405,8 @@ def _write_validation(results: dict, models: dict, data, report, json_out, title
         if result.dfs_radiomic is not None:
             dfs = result.dfs_radiomic
             line += f"; RAD-risk C-index {dfs.c_index:.3f} ({dfs.c_index_ci95[0]:.3f}-{dfs.c_index_ci95[1]:.3f})"
-        print(line)
+        print(line + (" [calibration-in-the-large apparent: the intercepts were fitted on these patients]"
+                      if label in (notes or {}) else ""))
 
 
 def _run_validate(args: argparse.Namespace) -> int:
@@ -443,8 +447,11 @@ def _run_recalibrate(args: argparse.Namespace) -> int:
     local = replace(local, flags=tuple(problems))
     write_text_atomic(out, model_to_json(local))
     local = reload(out)
+    from .training.figures import RECALIBRATED_ON_THESE
+
     _write_validation({"before": evaluate(model, data), "after": evaluate(local, data)},
-                      {"before": model, "after": local}, data, report, json_out, "Recalibration")
+                      {"before": model, "after": local}, data, report, json_out, "Recalibration",
+                      {"after": RECALIBRATED_ON_THESE})
     print(f"recalibrated model written to {out}")
     return 0
 

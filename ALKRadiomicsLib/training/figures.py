@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import textwrap
 
 import numpy as np
 import pandas as pd
@@ -12,9 +13,17 @@ from ..report.figures import pyplot
 from ..scoring.score import logistic
 from .evaluation import Validation, linear_predictors
 
+#: What a recalibrated model's numbers on its own recalibration cohort are (recalibrate's "after").
+RECALIBRATED_ON_THESE = ("Recalibrated on these same patients: its intercepts, RAD-risk cutoff and group hazard ratio "
+                         "were fitted on them, so calibration-in-the-large (0 by construction), both intercepts, the "
+                         "mean predicted risk, the high-risk count and the log-rank test at the cutoff are APPARENT; "
+                         "AUC, C-index and calibration slope are not (the betas were not refitted).")
 
-def validation_pdf(title: str, results: dict[str, Validation], models: dict[str, Model], data: pd.DataFrame) -> bytes:
-    """One page per model: the numbers, then ROC, calibration and Kaplan-Meier figures."""
+
+def validation_pdf(title: str, results: dict[str, Validation], models: dict[str, Model], data: pd.DataFrame,
+                   notes: dict[str, str] | None = None) -> bytes:
+    """One page per model: the numbers (after the page's note, if any), then ROC, calibration and Kaplan-Meier
+    figures."""
     plt = pyplot()
     from matplotlib.backends.backend_pdf import PdfPages
 
@@ -28,7 +37,9 @@ def validation_pdf(title: str, results: dict[str, Validation], models: dict[str,
             figure.text(0.07, 0.965, f"{title}: {label}", fontsize=13, weight="bold")
             figure.text(0.07, 0.945, f"{banner}model {model.name} {model.version}, sha256 {model.sha256[:16]}...",
                         fontsize=8, color="#b00020" if banner else "black")
-            figure.text(0.07, 0.93, "\n".join(validation_lines(result)), fontsize=7, family="monospace", va="top")
+            note = textwrap.wrap((notes or {}).get(label, ""), 70)
+            lines = [*note, *([""] if note else []), *validation_lines(result)]
+            figure.text(0.07, 0.93, "\n".join(lines), fontsize=7, family="monospace", va="top")
             y = data["alk"].to_numpy(float)
             known = ~np.isnan(y)
             _roc(figure.add_axes([0.55, 0.70, 0.38, 0.22]), y[known], scores["rad_score"].to_numpy()[known])

@@ -114,7 +114,7 @@ def test_recalibrate_keeps_the_betas_and_fits_the_sites_intercept(site):
     folder, rad, alk = site
     out, report = folder / "local_model.json", folder / "recalibration.json"
     assert main(["recalibrate", str(folder / "cohort.csv"), "--features", str(folder / "features.csv"),
-                 "--out", str(out), "--json", str(report)]) == 0
+                 "--out", str(out), "--json", str(report), "--report", str(folder / "recalibration.pdf")]) == 0
     local, bundled = load_model(out), load_bundled_model()
     assert local.calibrated and local.name.endswith("-recalibrated")
     assert [t.beta for t in local.alk_radiomic.terms] == [t.beta for t in bundled.alk_radiomic.terms]
@@ -125,6 +125,13 @@ def test_recalibrate_keeps_the_betas_and_fits_the_sites_intercept(site):
     results = json.loads(report.read_text())
     assert results["after"]["alk_radiomic"]["calibration"]["calibration_in_the_large"] == pytest.approx(0.0, abs=1e-6)
     assert abs(results["before"]["alk_radiomic"]["calibration"]["calibration_in_the_large"]) > 0.3
+    # ...which makes it an apparent number, and the report says so where the "after" numbers are.
+    assert "APPARENT" in results["notes"]["after"] and "before" not in results["notes"]
+    from pypdf import PdfReader
+
+    pages = PdfReader(folder / "recalibration.pdf").pages
+    before_page, after_page = (" ".join(page.extract_text().split()) for page in pages)
+    assert "APPARENT" in after_page and "APPARENT" not in before_page
     # The Rad-score is the site-standardized linear predictor plus the fitted intercept.
     auc, _, _ = stats.auc_ci(alk, rad)
     assert results["after"]["alk_radiomic"]["auc"] == pytest.approx(auc, abs=1e-12)
