@@ -68,25 +68,10 @@ class Comparison:
                 "detail": self.detail}
 
 
-def to_json(value):
-    """Estimates and comparisons inside nested dicts and lists, as plain JSON values."""
-    if isinstance(value, (Estimate, Comparison)):
-        return value.to_dict()
-    if isinstance(value, dict):
-        return {k: to_json(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [to_json(v) for v in value]
-    return value
-
-
 def plain(value):
-    """A typed result as JSON values: nested results as dicts, tuples as lists, absent parts (None or "") left
-    out."""
-    if hasattr(value, "__dataclass_fields__"):
-        if hasattr(value, "to_dict") and type(value).to_dict is not Result.to_dict:
-            return value.to_dict()
-        return {f.name: plain(getattr(value, f.name)) for f in fields(value)
-                if getattr(value, f.name) is not None and getattr(value, f.name) != ""}
+    """Typed results (anything with ``to_dict``) inside dicts, lists and tuples, as JSON values."""
+    if hasattr(value, "to_dict"):
+        return value.to_dict()
     if isinstance(value, (list, tuple)):
         return [plain(v) for v in value]
     if isinstance(value, dict):
@@ -95,11 +80,10 @@ def plain(value):
 
 
 class Result:
-    """A frozen result dataclass's ``to_dict``: its fields as JSON values (:func:`plain`)."""
+    """``to_dict`` for a frozen result dataclass: its fields as JSON values, absent parts (None or "") left out."""
 
     def to_dict(self) -> dict:
-        return {f.name: plain(getattr(self, f.name)) for f in fields(self)
-                if getattr(self, f.name) is not None and getattr(self, f.name) != ""}
+        return {f.name: plain(v) for f in fields(self) if (v := getattr(self, f.name)) is not None and v != ""}
 
 
 @dataclass(frozen=True)

@@ -153,9 +153,6 @@ class Validation(Result):
     alk_combined: AlkValidation | None = None
     dfs_radiomic: DfsValidation | None = None
 
-    def to_dict(self) -> dict:
-        return {**super().to_dict(), "prior": self.prior.to_dict()}
-
 
 def prior_shift(model_prior: float, prevalence: float | None) -> float:
     """What to add to a model's log-odds (holding at ``model_prior``) for a cohort whose ALK prevalence is
