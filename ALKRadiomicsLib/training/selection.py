@@ -161,19 +161,20 @@ def univariate_cox(values: np.ndarray, time: np.ndarray, event: np.ndarray,
     tie_size = np.bincount(start, minlength=len(time))[start]
     tie_rank = np.arange(len(event_rows)) - np.searchsorted(event_rows, start)  # 0, 1, ... within each tie
     fraction = (tie_rank / tie_size)[:, None]
-    group_of = np.searchsorted(np.unique(start), start)
+    group_starts = np.flatnonzero(np.r_[True, np.diff(start) > 0])  # first event of each tied group
+    group_of = np.cumsum(np.r_[True, np.diff(start) > 0]) - 1
+
+    def efron_sums(a):
+        """Sum of ``a`` over each event's risk set, less its share of the tied events' sum (Efron)."""
+        risk_set = np.cumsum(a[::-1], axis=0)[::-1][start]
+        tied = np.add.reduceat(a[event_rows], group_starts, axis=0)[group_of]
+        return risk_set - fraction * tied
 
     def derivatives(b):
         eta = values * b
         shift = eta.max(axis=0)
         w = np.exp(eta - shift)
-        wx, wxx = w * values, w * values ** 2
-        tail = lambda a: np.cumsum(a[::-1], axis=0)[::-1]  # noqa: E731  sums over the risk set
-        dead = lambda a: np.add.reduceat(a[event_rows], np.flatnonzero(np.r_[True, np.diff(start) > 0]),  # noqa: E731
-                                         axis=0)[group_of]
-        s0 = tail(w)[start] - fraction * dead(w)
-        s1 = tail(wx)[start] - fraction * dead(wx)
-        s2 = tail(wxx)[start] - fraction * dead(wxx)
+        s0, s1, s2 = efron_sums(w), efron_sums(w * values), efron_sums(w * values ** 2)
         llf = (eta[event_rows] - shift - np.log(s0)).sum(axis=0)
         mean = s1 / s0
         return llf, (values[event_rows] - mean).sum(axis=0), (s2 / s0 - mean ** 2).sum(axis=0)
@@ -220,48 +221,45 @@ def _lambda_path(lambda_max: float, ratio: float, count: int = 50) -> np.ndarray
     return lambda_max * np.logspace(0, np.log10(ratio), count)
 
 
-def _lasso_logistic_path(X: np.ndarray, y: np.ndarray, lambdas: np.ndarray) -> list[tuple[float, np.ndarray]]:
-    """(intercept, coefficients) at each of the decreasing ``lambdas``: skglm's proximal Newton solver on glmnet's
-    logistic objective, each fit started from the previous lambda's solution (glmnet's warm starts; a cold start
-    at every lambda gives the same solutions within the tolerance, 20 to 50 times slower)."""
-    from skglm.datafits import Logistic
+def _warm_started_path(X: np.ndarray, response: np.ndarray, datafit, lambdas: np.ndarray, *, tol: float,
+                       intercept: bool) -> list[np.ndarray]:
+    """skglm's proximal Newton solver at each of the decreasing ``lambdas`` (L1 penalty), each fit started from
+    the previous lambda's solution as glmnet's are (a cold start at every lambda gives the same solutions within
+    the tolerance, 20 to 50 times slower). Returns each lambda's weights, the intercept last when fitted."""
     from skglm.penalties import L1
     from skglm.solvers import ProxNewton
 
-    X, signs = np.asfortranarray(X, float), 2.0 * np.asarray(y, float) - 1  # skglm's Logistic takes y in {-1, 1}
-    datafit = Logistic()
-    datafit.initialize(X, signs)
-    w, path = np.zeros(X.shape[1] + 1), []
+    datafit.initialize(X, response)
+    w, path = np.zeros(X.shape[1] + intercept), []
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # skglm warns when a tiny lambda reaches max_iter; the CV ignores those
         for alpha in lambdas:
-            solver = ProxNewton(max_iter=100, tol=1e-8, fit_intercept=True)
-            w = solver.solve(X, signs, datafit, L1(float(alpha)), w_init=w.copy(), Xw_init=X @ w[:-1] + w[-1])[0]
-            path.append((float(w[-1]), w[:-1].copy()))
+            start = X @ w[:X.shape[1]] + (w[-1] if intercept else 0.0)
+            solver = ProxNewton(max_iter=100, tol=tol, fit_intercept=intercept)
+            w = solver.solve(X, response, datafit, L1(float(alpha)), w_init=w.copy(), Xw_init=start)[0]
+            path.append(w.copy())
     return path
+
+
+def _lasso_logistic_path(X: np.ndarray, y: np.ndarray, lambdas: np.ndarray) -> list[tuple[float, np.ndarray]]:
+    """(intercept, coefficients) at each of the decreasing ``lambdas``, on glmnet's logistic objective."""
+    from skglm.datafits import Logistic
+
+    signs = 2.0 * np.asarray(y, float) - 1  # skglm's Logistic takes y in {-1, 1}
+    path = _warm_started_path(np.asfortranarray(X, float), signs, Logistic(), lambdas, tol=1e-8, intercept=True)
+    return [(float(w[-1]), w[:-1]) for w in path]
 
 
 def _lasso_cox_path(X: np.ndarray, time: np.ndarray, event: np.ndarray, lambdas: np.ndarray) -> list[np.ndarray]:
-    """Coefficients at each of the decreasing ``lambdas``: skglm's proximal Newton solver on glmnet's Cox
-    objective (Breslow ties), warm-started along the path as glmnet does. Stopped at a KKT violation of 1e-6
-    (glmnet's own default stops about as far from the optimum; the test against cv.glmnet holds): near
-    saturation, on bootstrap resamples, 1e-8 took twice as long for coefficients that differ by < 1e-3."""
+    """Coefficients at each of the decreasing ``lambdas``, on glmnet's Cox objective (Breslow ties). Stopped at a
+    KKT violation of 1e-6 (glmnet's own default stops about as far from the optimum; the test against cv.glmnet
+    holds): near saturation, on bootstrap resamples, 1e-8 took twice as long for coefficients that differ by
+    < 1e-3."""
     from skglm.datafits import Cox
-    from skglm.penalties import L1
-    from skglm.solvers import ProxNewton
 
-    X = np.asfortranarray(X, float)
     response = np.asfortranarray(np.column_stack([time, event]).astype(float))
-    datafit = Cox("breslow")
-    datafit.initialize(X, response)
-    w, path = np.zeros(X.shape[1]), []
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        for alpha in lambdas:
-            solver = ProxNewton(max_iter=100, tol=1e-6, fit_intercept=False)
-            w = solver.solve(X, response, datafit, L1(float(alpha)), w_init=w.copy(), Xw_init=X @ w)[0]
-            path.append(w.copy())
-    return path
+    return _warm_started_path(np.asfortranarray(X, float), response, Cox("breslow"), lambdas, tol=1e-6,
+                              intercept=False)
 
 
 def lasso_logistic_path(X: pd.DataFrame, y: np.ndarray, seed: int, folds: int = 10, rule: str = "min") -> dict:
@@ -400,31 +398,25 @@ def backward_cox(frame: pd.DataFrame, candidates: list[str], *, limit: int, remo
     values = frame[candidates].to_numpy(float)
     null = _cox_log_likelihood(time, event, np.zeros(len(time)))
     chosen = list(range(len(candidates)))
+    full = subset_breslow_llf(values, time, event, np.array([chosen]))[0] if chosen else null
     while chosen:
-        full = subset_breslow_llf(values, time, event, np.array([chosen]))[0]
-        if len(chosen) > 1:
-            others = subset_breslow_llf(values, time, event, np.array([[c for c in chosen if c != k] for k in chosen]))
-            if not np.isfinite(full):  # too many variables to fit: drop the one the others miss least
-                chosen.pop(int(np.argmax(others)))
-                continue
+        others = (subset_breslow_llf(values, time, event, np.array([[c for c in chosen if c != k] for k in chosen]))
+                  if len(chosen) > 1 else np.array([null]))  # each model with one variable fewer
+        if np.isfinite(full):
             costs = 2 * (full - others)
-        else:
-            costs = np.array([2 * (full - null)])
-        cheapest = int(np.argmin(costs))
-        if chi2.sf(costs[cheapest], 1) <= removal_p and len(chosen) <= limit:
-            break
-        chosen.pop(cheapest)
+            drop = int(np.argmin(costs))
+            if chi2.sf(costs[drop], 1) <= removal_p and len(chosen) <= limit:
+                break
+        else:  # too many variables to fit: drop the one the others miss least
+            drop = int(np.argmax(others))
+        chosen.pop(drop)
+        full = others[drop]
     return [candidates[k] for k in chosen]
 
 
 #: Largest number of candidate subsets :func:`best_subset_cox` ranks; beyond it the candidates are cut to those
 #: with the largest univariate partial likelihood.
 MAX_SUBSETS = 5000
-
-
-def breslow_llf(X: np.ndarray, time: np.ndarray, event: np.ndarray) -> float:
-    """Maximized Breslow partial log-likelihood of a Cox model on the columns of ``X``."""
-    return float(subset_breslow_llf(X, time, event, np.arange(X.shape[1])[None, :])[0])
 
 
 @np.errstate(over="ignore", divide="ignore", invalid="ignore")  # separation: handled below

@@ -36,8 +36,8 @@ def test_breslow_likelihood_equals_statsmodels():
     frame = _dfs_frame(2, ["f_0300", "f_0700", "f_0001"])
     X = frame[["f_0300", "f_0700", "f_0001"]].to_numpy()
     reference = sm.PHReg(frame["time"].to_numpy(), X, status=frame["event"].to_numpy(int), ties="breslow").fit(disp=0)
-    assert selection.breslow_llf(X, frame["time"].to_numpy(), frame["event"].to_numpy()) == pytest.approx(
-        reference.llf, abs=1e-8)
+    ours = selection.subset_breslow_llf(X, frame["time"].to_numpy(), frame["event"].to_numpy(), np.array([[0, 1, 2]]))
+    assert ours[0] == pytest.approx(reference.llf, abs=1e-8)
 
 
 def test_the_cap_keeps_the_best_subset_by_likelihood_not_a_forced_elimination():
@@ -50,7 +50,8 @@ def test_the_cap_keeps_the_best_subset_by_likelihood_not_a_forced_elimination():
     assert len(chosen) <= 2
     time, event = frame["time"].to_numpy(), frame["event"].to_numpy()
     best = max(itertools.combinations(candidates, 2),
-               key=lambda pair: selection.breslow_llf(frame[list(pair)].to_numpy(), time, event))
+               key=lambda pair: selection.subset_breslow_llf(frame[list(pair)].to_numpy(), time, event,
+                                                             np.array([[0, 1]]))[0])
     if len(unlimited) > 2:
         assert "best subset of 2 of 8" in how and set(chosen) <= set(best)
     else:
