@@ -210,9 +210,14 @@ def evaluate(model: Model, data: pd.DataFrame, prevalence: float | None = None) 
                       prior, radiomic, combined_part, _dfs_validation(model, data, scores))
 
 
+def known_dfs(data: pd.DataFrame) -> pd.Series:
+    """The ALK-positive patients whose DFS (``dfs_months`` and ``event``) is known: the RAD-risk's patients."""
+    missing = pd.Series(np.nan, index=data.index)
+    return (data["alk"] == 1) & data.get("dfs_months", missing).notna() & data.get("event", missing).notna()
+
+
 def _dfs_validation(model: Model, data: pd.DataFrame, scores: pd.DataFrame) -> DfsValidation | None:
-    survival = (data["alk"] == 1) & data.get("dfs_months", pd.Series(index=data.index, dtype=float)).notna() \
-        & data.get("event", pd.Series(index=data.index, dtype=float)).notna()
+    survival = known_dfs(data)
     if survival.sum() < 4 or data.loc[survival, "event"].sum() == 0:
         return None
     time = data.loc[survival, "dfs_months"].to_numpy(float)

@@ -25,7 +25,7 @@ import pandas as pd
 from .. import stats
 from ..model import Model, Parameter, Provenance, Standardization
 from ..model.schema import ReferencePopulation
-from .evaluation import linear_predictors
+from .evaluation import known_dfs, linear_predictors
 
 MIN_PER_CLASS = 10  # ALK-positive and ALK-negative patients for one fitted intercept (10 events per parameter)
 MIN_DFS_EVENTS = 10  # recurrences for the group hazard ratio
@@ -86,8 +86,7 @@ def recalibrate(model: Model, data: pd.DataFrame, *, cohort: str, command: str, 
     if len(risk) >= 10:
         cutoff = float(np.median(risk))
         group_hr = model.dfs_radiomic.group_hazard_ratio
-        survival = positive & data.get("dfs_months", pd.Series(index=data.index, dtype=float)).notna() \
-            & data.get("event", pd.Series(index=data.index, dtype=float)).notna()
+        survival = known_dfs(data)
         if survival.sum() >= 10 and data.loc[survival, "event"].sum() > 0:
             from lifelines import CoxPHFitter
 
@@ -138,8 +137,7 @@ def recalibration_problems(local: Model, data: pd.DataFrame) -> list[str]:
         if slope < 0:
             problems.append(f"calibration slope {slope:.2f} < 0: higher predicted probability goes with fewer "
                             "ALK-positive patients")
-    survival = (data["alk"] == 1) & data.get("dfs_months", pd.Series(index=data.index, dtype=float)).notna() \
-        & data.get("event", pd.Series(index=data.index, dtype=float)).notna()
+    survival = known_dfs(data)
     time, event = data.loc[survival, "dfs_months"].to_numpy(float), data.loc[survival, "event"].to_numpy(int)
     events = int(data.loc[survival, "event"].sum()) if survival.any() else 0
     if survival.any():
