@@ -17,7 +17,8 @@ from .evaluation import Validation, linear_predictors
 RECALIBRATED_ON_THESE = ("Recalibrated on these same patients: its intercepts, RAD-risk cutoff and group hazard ratio "
                          "were fitted on them, so calibration-in-the-large (0 by construction), both intercepts, the "
                          "mean predicted risk, the high-risk count and the log-rank test at the cutoff are APPARENT; "
-                         "AUC, C-index and calibration slope are not (the betas were not refitted).")
+                         "AUC, C-index and calibration slope are not: the betas were not refitted (the "
+                         "standardization refitted here uses no outcome, yet moves them slightly).")
 
 
 def validation_pdf(title: str, results: dict[str, Validation], models: dict[str, Model], data: pd.DataFrame,
@@ -37,7 +38,7 @@ def validation_pdf(title: str, results: dict[str, Validation], models: dict[str,
             figure.text(0.07, 0.965, f"{title}: {label}", fontsize=13, weight="bold")
             figure.text(0.07, 0.945, f"{banner}model {model.name} {model.version}, sha256 {model.sha256[:16]}...",
                         fontsize=8, color="#b00020" if banner else "black")
-            note = textwrap.wrap((notes or {}).get(label, ""), 70)
+            note = textwrap.wrap((notes or {}).get(label, ""), 60)  # the text column ends where the figures start
             lines = [*note, *([""] if note else []), *validation_lines(result)]
             figure.text(0.07, 0.93, "\n".join(lines), fontsize=7, family="monospace", va="top")
             y = data["alk"].to_numpy(float)
@@ -89,7 +90,8 @@ def validation_lines(result: Validation) -> list[str]:
                   f"  AUC (DeLong 95% CI)       {combined.auc:.3f} ({combined.auc_ci95[0]:.3f}-"
                   f"{combined.auc_ci95[1]:.3f}), n {combined.n}",
                   f"  calibration slope          {combined.calibration.slope:.2f}; in-the-large "
-                  f"{combined.calibration.calibration_in_the_large:+.2f}; Brier {combined.calibration.brier:.3f}",
+                  f"{combined.calibration.calibration_in_the_large:+.2f}",
+                  f"  Brier score                {combined.calibration.brier:.3f}",
                   "  DeLong vs Rad-score        " + (f"z {delong.z:.2f}, P {_p(delong.p)}" if delong.z is not None
                                                      else f"not tested: {delong.not_tested}")]
     if result.dfs_radiomic is not None:
@@ -97,12 +99,12 @@ def validation_lines(result: Validation) -> list[str]:
         lines += ["", f"RAD-risk (DFS, {dfs.n} ALK-positive, {dfs.events} events)",
                   f"  C-index (IJ 95% CI)        {dfs.c_index:.3f} ({dfs.c_index_ci95[0]:.3f}-"
                   f"{dfs.c_index_ci95[1]:.3f})",
-                  f"  median follow-up           {dfs.median_followup_months:.1f} months (reverse Kaplan-Meier)",
+                  f"  median follow-up           {dfs.median_followup_months:.1f} months (reverse K-M)",
                   f"  model cutoff               {dfs.cutoff:.4f}: {dfs.high_risk} high risk"]
         if dfs.logrank_at_model_cutoff is not None:
             test = dfs.logrank_at_model_cutoff
-            lines.append(f"  log-rank at the cutoff     chi2 {test.statistic:.2f}, P {_p(test.p)}; high vs low "
-                         f"HR {dfs.group_hazard_ratio:.2f}")
+            lines += [f"  log-rank at the cutoff     chi2 {test.statistic:.2f}, P {_p(test.p)}",
+                      f"  hazard ratio, high vs low  {dfs.group_hazard_ratio:.2f}"]
     return lines
 
 

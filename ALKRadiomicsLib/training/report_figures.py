@@ -34,7 +34,7 @@ def training_figures(figure, training: Training) -> None:
         ax.legend(fontsize=6, title=f"used: lambda.{path['rule']}", title_fontsize=6)
         ax.set(xlabel="log(lambda)", ylabel="CV deviance", title=f"{label}: {len(path['selected'])} kept")
     nested = curves.get("dfs_nested")
-    ax = figure.add_axes([0.08, 0.30, 0.38, 0.26])
+    ax = figure.add_axes([0.14, 0.30, 0.32, 0.26])  # room on the left for the at-risk table's labels
     if nested is not None:
         kaplan_meier_groups(ax, nested["time"], nested["event"], nested["high_risk"], at_risk=True)
         test = training.dfs.comparisons.get("logrank", {}).get("nested")
