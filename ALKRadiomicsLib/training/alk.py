@@ -19,7 +19,17 @@ import pandas as pd
 from .. import stats
 from ..errors import InputError
 from . import selection
-from .common import Coefficient, SelectionSteps, TrainSettings, coefficient_table, log_odds, stratified_folds
+from .common import (
+    NESTED_RERUN,
+    Coefficient,
+    SelectionFrequency,
+    SelectionSteps,
+    TrainSettings,
+    coefficient_table,
+    log_odds,
+    selection_frequency,
+    stratified_folds,
+)
 from .estimates import APPARENT, CROSS_VALIDATED, NESTED, Comparison, Estimate, PaperBootstrap, plain
 
 COMBINED = ["rad_score", "hla", "pdl1"]
@@ -159,13 +169,18 @@ class AlkResult:
             tables["combined"] = coefficient_table(self.combined_fit, COMBINED, "or")
         return tables
 
+    @property
+    def fold_frequency(self) -> SelectionFrequency:
+        """How often each outer fold's selection chose the Rad-score's features again."""
+        return selection_frequency(self.chosen, self.nested_selected, NESTED_RERUN)
+
     def to_dict(self) -> dict:
         tables = plain(self.coefficients())
         data = {"rad_score_selection": self.steps.to_dict(), "rad_score_coefficients": tables["rad_score"],
                 "rad_score_intercept": float(self.rad_fit.params["const"]),
                 "clinical_univariate": plain(self.clinical_univariate), "clinical_selected": self.clinical_selected,
                 "auc": plain(self.auc), "delong": {"test": DELONG, "pairs": plain(self.delong)},
-                "nested_selected_per_fold": self.nested_selected,
+                "nested_selected_per_fold": self.nested_selected, "selection_frequency": self.fold_frequency.to_dict(),
                 "nested_clinical_selected_per_fold": self.nested_clinical_selected,
                 "paper_bootstrap": plain(self.bootstrap)}
         if "clinical" in tables:

@@ -119,3 +119,50 @@ class SelectionSteps:
                 "lasso_minimum_at_path_end": lasso.get("minimum_at_path_end"),
                 "lasso_selected": self.lasso_selected, "variable_limit": self.variable_limit, "how": self.how,
                 "selected": self.selected}
+
+
+#: The legend of every selection frequency in the report.
+SELECTION_FREQUENCY = ("how often the selection, rerun without some patients (each outer fold's training patients; "
+                       "each bootstrap resample), chose the same feature again; a feature chosen in few reruns is "
+                       "one these data cannot tell from its neighbours, so its name is not a finding (Heinze, "
+                       "Wallisch and Dunkler 2018)")
+#: The reruns behind a fold frequency (:class:`SelectionFrequency`) and behind a bootstrap one.
+NESTED_RERUN = "outer training folds of the nested CV"
+BOOTSTRAP_RERUN = "optimism bootstrap resamples"
+
+
+@dataclass(frozen=True)
+class SelectionFrequency:
+    """How often the selection, rerun on ``runs`` other samples of the patients (``rerun``: the nested CV's
+    outer training folds, or the optimism bootstrap's resamples), chose each feature again (Heinze, Wallisch and
+    Dunkler 2018, inclusion frequencies). ``chosen``: the features chosen on all patients, with their counts;
+    ``others``: the features chosen most often in their place. A feature chosen in few reruns is one the data
+    cannot tell from its neighbours: the score's nested performance, not its list of features, is what carries
+    to new patients."""
+
+    rerun: str
+    runs: int
+    chosen: dict[str, int]
+    others: dict[str, int]
+
+    def to_dict(self) -> dict:
+        return {"rerun": self.rerun, "runs": self.runs, "chosen": self.chosen, "others": self.others}
+
+    def text(self) -> str:
+        """``f_0300 5/5, f_0465 1/5; chosen there instead: f_0700 3/5``."""
+        def counts(table: dict[str, int]) -> str:
+            return ", ".join(f"{name} {count}/{self.runs}" for name, count in table.items())
+
+        others = f"; chosen there instead: {counts(self.others)}" if self.others else ""
+        return f"{counts(self.chosen)}{others}"
+
+
+def selection_frequency(chosen: list[str], per_run: list[list[str]], rerun: str, others: int = 3) -> SelectionFrequency:
+    """Counts of ``chosen`` (and of the ``others`` features most often chosen instead) over the reruns ``per_run``,
+    each the list of features one rerun chose."""
+    from collections import Counter
+
+    counts = Counter(name for run in per_run for name in set(run))
+    rivals = sorted((name for name in counts if name not in chosen), key=lambda name: (-counts[name], name))
+    return SelectionFrequency(rerun, len(per_run), {name: counts[name] for name in chosen},
+                              {name: counts[name] for name in rivals[:others]})

@@ -20,7 +20,16 @@ import pandas as pd
 
 from .. import stats
 from . import selection
-from .common import Coefficient, SelectionSteps, TrainSettings, coefficient_table, stratified_folds
+from .common import (
+    NESTED_RERUN,
+    Coefficient,
+    SelectionFrequency,
+    SelectionSteps,
+    TrainSettings,
+    coefficient_table,
+    selection_frequency,
+    stratified_folds,
+)
 from .estimates import APPARENT, CROSS_VALIDATED, NESTED, Comparison, Estimate, PaperBootstrap, plain
 
 PREVALIDATED_LRT = ("likelihood-ratio test of the pre-validated (out-of-fold) RAD-risk added to N stage in a Cox "
@@ -95,6 +104,11 @@ class DfsResult:
         """The RAD-risk's Cox model on all ALK-positive patients (apparent); empty when none was trained."""
         return coefficient_table(self.fit, self.chosen, "hr") if self.chosen else {}
 
+    @property
+    def fold_frequency(self) -> SelectionFrequency:
+        """How often each outer fold's selection chose the RAD-risk's features again."""
+        return selection_frequency(self.chosen, self.nested_selected, NESTED_RERUN)
+
     def to_dict(self) -> dict:
         data = {"selection": self.steps.to_dict(), "patients": self.patients, "events": self.events,
                 "median_followup_months": self.median_followup_months}
@@ -102,7 +116,8 @@ class DfsResult:
             return {**data, "absent": self.absent}
         return {**data, "coefficients": plain(self.coefficients()), "median_cutoff": self.cutoff,
                 "estimates": plain(self.estimates), "comparisons": plain(self.comparisons),
-                "nested_selected_per_fold": self.nested_selected, "paper_bootstrap": plain(self.bootstrap)}
+                "nested_selected_per_fold": self.nested_selected, "selection_frequency": self.fold_frequency.to_dict(),
+                "paper_bootstrap": plain(self.bootstrap)}
 
 
 def train_dfs(frame: pd.DataFrame, n_stage: np.ndarray | None, settings: TrainSettings, clock) -> DfsResult:

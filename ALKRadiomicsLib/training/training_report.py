@@ -11,7 +11,7 @@ from __future__ import annotations
 import io
 
 from .alk import DELONG
-from .common import Coefficient, SelectionSteps
+from .common import SELECTION_FREQUENCY, Coefficient, SelectionFrequency, SelectionSteps
 from .estimates import KINDS, Estimate
 from .train import Training
 
@@ -38,10 +38,11 @@ def _kinds_row(label: str, row: dict[str, Estimate]) -> str:
 
 def summary_lines(training: Training) -> list[str]:
     """The headline numbers, nested first, each with its label (the PDF's first page and the CLI's output)."""
-    alk, dfs, model = training.alk, training.dfs, training.model
+    alk, dfs, model, optimism = training.alk, training.dfs, training.model, training.optimism
     lines = [f"Cohort {training.cohort}: {training.patients} patients, {training.alk_positive} ALK-positive; "
              f"{training.features_offered} features offered.", "",
              f"ALK Rad-score: {_selection_steps(alk.steps, 'LASSO')}: {', '.join(alk.chosen)}.",
+             *_frequency_lines(alk.fold_frequency, optimism and optimism.frequencies.get("rad_score")),
              "AUC (95% DeLong CI)            nested [conclusions]    cross-validated [paper]   apparent"]
     lines += [_kinds_row(name, row) for name, row in alk.auc.items()]
     lines.append(f"{DELONG}:")
@@ -60,6 +61,7 @@ def summary_lines(training: Training) -> list[str]:
         lines.append(f"  {dfs.absent}")
     else:
         lines.append(f"  RAD-risk features: {', '.join(dfs.chosen)} ({dfs.steps.how}).")
+        lines += _frequency_lines(dfs.fold_frequency, optimism and optimism.frequencies.get("rad_risk"))
         lines.append("C-index (95% IJ CI)            nested [conclusions]    cross-validated [paper]   apparent")
         for key, label in (("c_index", "RAD-risk"), ("n_stage_c_index", "N stage"),
                            ("combined_c_index", "N stage + RAD-risk")):
@@ -79,11 +81,17 @@ def summary_lines(training: Training) -> list[str]:
             lines.append(f"  {name} [optimism-corrected, {training.optimism.resamples} resamples]: "
                          f"{row.value:.3f} (apparent {row.apparent:.3f}, optimism {row.optimism:.3f})")
     lines += ["", "What the labels mean:"] + [f"  {kind}: {meaning}" for kind, meaning in KINDS.items()]
+    lines.append(f"  chosen again: {SELECTION_FREQUENCY}")
     lines += ["", f"Model file: {model.name} {model.version}, calibrated: {str(model.calibrated).lower()} "
                   f"(fitted on this cohort, so research use only until validated on other patients), "
                   f"intercept prior {model.alk_radiomic.intercept_prior:.3f}, sha256 {model.sha256[:16]}...",
               "Seconds per stage: " + ", ".join(f"{k} {v:.1f}" for k, v in training.seconds_per_stage.items())]
     return lines
+
+
+def _frequency_lines(*frequencies: SelectionFrequency | None) -> list[str]:
+    """How often the reruns chose each feature again: the nested CV's folds, and the bootstrap's resamples if run."""
+    return [f"  chosen again in {f.runs} {f.rerun}: {f.text()}" for f in frequencies if f]
 
 
 def _selection_steps(steps: SelectionSteps, lasso: str) -> str:

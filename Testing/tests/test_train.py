@@ -271,6 +271,29 @@ def test_every_estimate_is_labelled_and_the_report_leads_with_nested_ones(traine
     assert "calibrated: true" in first
 
 
+def test_each_chosen_feature_says_how_often_the_nested_folds_chose_it_again(trained):
+    """Selection rerun in each outer fold: every chosen feature carries the number of folds that chose it again,
+    counted from the folds' own selections, and the features chosen most often instead; the true drivers, which
+    the data identify at these effect sizes, are chosen again in most folds. Printed on the report's first page."""
+    folder, cohort, features, report = trained
+    for part in (report["alk"], report["dfs"]):
+        frequency, folds = part["selection_frequency"], part["nested_selected_per_fold"]
+        chosen = list(frequency["chosen"])
+        assert frequency["runs"] == len(folds) == 5
+        assert frequency["rerun"] == "outer training folds of the nested CV"
+        assert frequency["chosen"] == {name: sum(name in fold for fold in folds) for name in chosen}
+        others = {name: sum(name in fold for fold in folds) for fold in folds for name in fold if name not in chosen}
+        assert frequency["others"] == dict(sorted(others.items(), key=lambda item: (-item[1], item[0]))[:3])
+    assert chosen == report["dfs"]["selection"]["selected"]
+    assert all(report["alk"]["selection_frequency"]["chosen"][name] >= 4 for name in ALK_DRIVERS)
+    assert all(report["dfs"]["selection_frequency"]["chosen"][name] >= 4 for name in DFS_DRIVERS)
+    from pypdf import PdfReader
+
+    first = " ".join(PdfReader(folder / "report.pdf").pages[0].extract_text().split())
+    assert "chosen again in 5 outer training folds of the nested CV" in first
+    assert "chosen again: how often the selection, rerun without some patients" in first
+
+
 @pytest.mark.parametrize("change, message", [
     (lambda c: c.assign(alk=[1] * 8 + [0] * (len(c) - 8)), "at least 10 ALK-positive"),
     (lambda c: c.drop(columns=["dfs_months", "event"]), "dfs_months and event"),

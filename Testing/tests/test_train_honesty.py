@@ -130,6 +130,8 @@ def test_optimism_bootstrap_refits_the_whole_pipeline_and_parallel_equals_serial
     parallel = optimism.run_resamples(data, features, replace(settings, workers=2))
     keys = ("alk_apparent", "alk_original", "dfs_apparent", "dfs_original")
     np.testing.assert_array_equal([[r[k] for k in keys] for r in serial], [[r[k] for k in keys] for r in parallel])
+    chosen = [[(r["alk_chosen"], r["dfs_chosen"]) for r in run] for run in (serial, parallel)]
+    assert chosen[0] == chosen[1]
     # Fitted on the resample, measured on it: optimistic against the original patients.
     gaps = [r["alk_apparent"] - r["alk_original"] for r in serial]
     assert np.nanmean(gaps) > 0
@@ -156,3 +158,10 @@ def test_optimism_corrected_estimates_are_typed_labelled_and_printed():
     assert document["estimates"]["rad_score_auc"]["estimate"] == OPTIMISM_CORRECTED
     assert document["resamples"] == 3 and set(document["seconds_per_resample"]) == {"alk", "dfs"}
     assert any("rad_score_auc [optimism-corrected, 3 resamples]" in line for line in summary_lines(result))
+    # Each resample's selection is kept: how often it chose the Rad-score's features again.
+    frequency = result.optimism.frequencies["rad_score"]
+    assert frequency.runs == 3 and list(frequency.chosen) == result.alk.chosen
+    assert all(0 <= count <= 3 for count in [*frequency.chosen.values(), *frequency.others.values()])
+    assert sum(frequency.chosen.values()) > 0  # the drivers come back on some resample
+    assert document["frequencies"]["rad_score"]["rerun"] == "optimism bootstrap resamples"
+    assert any(line.startswith("  chosen again in 3 optimism bootstrap resamples: ") for line in summary_lines(result))
