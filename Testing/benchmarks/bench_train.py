@@ -9,7 +9,8 @@ processes) on a 132 x 851 cohort: wall time in all and each half's seconds per r
 defaults on ``--seeds`` cohorts (printing one run's seconds per stage) and measures, for each, the drivers
 selected and the nested / apparent AUC and C against the same trained pipeline's AUC and C on a large
 independent cohort (1000 patients) from the same truth; beside the DFS drivers, whether LASSO's survivors held
-both, and the ceiling the data allow (:func:`_oracle_rank`). Part 3
+both, what the data allow (:func:`_true_pair_rank`), and how often the nested CV's folds chose again the
+chosen drivers and the chosen non-drivers. Part 3
 (``--null N``): on N cohorts where ALK status is independent of every feature (the combined model adds nothing
 to the clinical one by construction), the nested out-of-fold DeLong P of combined vs clinicopathological.
 
@@ -54,7 +55,8 @@ def _one_seed(seed: int) -> dict:
            "auc_apparent": report["alk"]["auc"]["radiomic"]["apparent"]["value"],
            "auc_fresh": float(roc_auc_score(fresh["alk"], rad)), "dfs_hit": 0, "dfs_size": 0,
            "lasso_hit": len(set(report["dfs"]["selection"]["lasso_selected"]) & set(PAPER_DFS_DRIVERS)),
-           "oracle_rank": _oracle_rank(data)}
+           "pair_rank": _true_pair_rank(data),
+           "alk_folds": _fold_counts(report["alk"]["selection_frequency"], ALK_DRIVERS)}
     dfs = report["dfs"]
     if "absent" not in dfs:
         positive = (fresh["alk"] == 1).to_numpy()
@@ -62,27 +64,41 @@ def _one_seed(seed: int) -> dict:
         out.update(dfs_hit=len(set(dfs["selection"]["selected"]) & set(PAPER_DFS_DRIVERS)),
                    lasso_hit=len(set(dfs["selection"]["lasso_selected"]) & set(PAPER_DFS_DRIVERS)),
                    dfs_size=len(dfs["selection"]["selected"]),
+                   dfs_folds=_fold_counts(dfs["selection_frequency"], PAPER_DFS_DRIVERS),
                    c_nested=dfs["estimates"]["c_index"]["nested"]["value"],
                    c_apparent=dfs["estimates"]["c_index"]["apparent"]["value"],
                    c_fresh=stats.harrell_c(fresh.loc[positive, "dfs_months"], fresh.loc[positive, "event"], risk))
     return out
 
 
-def _oracle_rank(data) -> int:
-    """What the data allow: told that f_0300 is a driver, rank every other feature as its partner by the partial
-    likelihood of the two-feature Cox model; the rank of the true partner f_0700 (1: the likeliest). A model of
-    three variables (the cap at 32 events) can hold both drivers by likelihood only where this rank is 1 or 2."""
+def _true_pair_rank(data) -> int:
+    """What the data allow: the rank of the true pair (f_0300, f_0700) among every pair of the features that pass
+    univariate screening (the drivers added if they do not), by the partial likelihood of the two-feature Cox
+    model (1: the true pair is the likeliest). Where it is not 1, the data favour another pair, and a RAD-risk of
+    two or three features chosen on these patients holds both drivers only by the luck of its third."""
+    from itertools import combinations
+
     from ALKRadiomicsLib.training import selection
     from ALKRadiomicsLib.training.common import standardize
+    from ALKRadiomicsLib.training.simulate import PAPER_DFS_DRIVERS
 
     features = [c for c in data.columns if c.startswith("f_")]
     X, _ = standardize(data, features)
     positive = (data["alk"] == 1).to_numpy()
-    first, partner = features.index("f_0300"), features.index("f_0700")
-    pairs = np.array([[first, k] for k in range(len(features)) if k != first])
-    llf = selection.subset_breslow_llf(X[positive].to_numpy(), data.loc[positive, "dfs_months"].to_numpy(),
-                                       data.loc[positive, "event"].to_numpy(), pairs)
-    return int(np.flatnonzero(pairs[np.argsort(-llf), 1] == partner)[0]) + 1
+    frame = X[positive].assign(time=data.loc[positive, "dfs_months"].to_numpy(),
+                               event=data.loc[positive, "event"].to_numpy(int))
+    pool = list(dict.fromkeys(selection.screen_cox(frame, features) + list(PAPER_DFS_DRIVERS)))
+    pairs = np.array(list(combinations(range(len(pool)), 2)))
+    llf = selection.subset_breslow_llf(frame[pool].to_numpy(float), frame["time"].to_numpy(),
+                                       frame["event"].to_numpy(), pairs)
+    truth = {pool.index(name) for name in PAPER_DFS_DRIVERS}
+    return next(rank for rank, k in enumerate(np.argsort(-llf), 1) if set(pairs[k]) == truth)
+
+
+def _fold_counts(frequency: dict, drivers) -> tuple[list[int], list[int]]:
+    """The nested folds' counts of the chosen features that are true drivers, and of those that are not."""
+    chosen = frequency["chosen"]
+    return [c for n, c in chosen.items() if n in drivers], [c for n, c in chosen.items() if n not in drivers]
 
 
 def _null_seed(seed: int) -> float:
@@ -135,19 +151,24 @@ def main() -> None:
             runs = list(pool.map(_one_seed, range(args.first_seed, args.first_seed + args.seeds)))
         stages = ", ".join(f"{k} {v:.1f}" for k, v in runs[0]["stages"].items())
         print(f"\n  stages of seed {runs[0]['seed']} (s): {stages}; total {runs[0]['seconds']:.1f}")
-        print("\nPart 2: seed  ALK drivers  DFS drivers (LASSO; oracle rank)  AUC nested / apparent / fresh   "
+        print("\nPart 2: seed  ALK drivers  DFS drivers (LASSO; pair rank)  AUC nested / apparent / fresh   "
               "C nested / apparent / fresh")
         for r in runs:
             c = (f"{r['c_nested']:.3f} / {r['c_apparent']:.3f} / {r['c_fresh']:.3f}" if "c_nested" in r
                  else "no RAD-risk")
             print(f"  {r['seed']:>4}  {r['alk_hit']}/3 of {r['alk_size']:<4}  {r['dfs_hit']}/2 of {r['dfs_size']:<4}"
-                  f"({r['lasso_hit']}/2; {r['oracle_rank']:>3})          "
+                  f"({r['lasso_hit']}/2; {r['pair_rank']:>3})            "
                   f"{r['auc_nested']:.3f} / {r['auc_apparent']:.3f} / {r['auc_fresh']:.3f}        {c}")
         n, with_c = len(runs), [r for r in runs if "c_nested" in r]
         print(f"\n  completed {n}/{n}; ALK >= 2 of 3 drivers {sum(r['alk_hit'] >= 2 for r in runs)}/{n}; "
               f"both DFS drivers {sum(r['dfs_hit'] == 2 for r in runs)}/{n} (among LASSO's survivors "
-              f"{sum(r['lasso_hit'] == 2 for r in runs)}/{n}; the ceiling, f_0700 the first or second likeliest "
-              f"partner of a known f_0300: {sum(r['oracle_rank'] <= 2 for r in runs)}/{n})")
+              f"{sum(r['lasso_hit'] == 2 for r in runs)}/{n}; the true pair the likeliest of all screened pairs: "
+              f"{sum(r['pair_rank'] == 1 for r in runs)}/{n})")
+        for label, key in (("ALK", "alk_folds"), ("DFS", "dfs_folds")):
+            drivers = [c for r in runs if key in r for c in r[key][0]]
+            others = [c for r in runs if key in r for c in r[key][1]]
+            print(f"  {label}: the nested folds chose again a chosen driver in a mean {np.mean(drivers):.1f}/5 "
+                  f"({len(drivers)} chosen), a chosen non-driver in {np.mean(others):.1f}/5 ({len(others)} chosen)")
         for label, key in (("AUC", "auc"), ("C", "c")):
             rows = runs if key == "auc" else with_c
             if rows:
