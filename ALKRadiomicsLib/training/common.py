@@ -10,6 +10,7 @@ import numpy as np
 import pandas as pd
 
 from . import selection
+from .estimates import Result
 
 
 @dataclass(frozen=True)
@@ -132,7 +133,7 @@ BOOTSTRAP_RERUN = "optimism bootstrap resamples"
 
 
 @dataclass(frozen=True)
-class SelectionFrequency:
+class SelectionFrequency(Result):
     """How often the selection, rerun on ``runs`` other samples of the patients (``rerun``: the nested CV's
     outer training folds, or the optimism bootstrap's resamples), chose each feature again (Heinze, Wallisch and
     Dunkler 2018, inclusion frequencies). ``chosen``: the features chosen on all patients, with their counts;
@@ -144,9 +145,6 @@ class SelectionFrequency:
     runs: int
     chosen: dict[str, int]
     others: dict[str, int]
-
-    def to_dict(self) -> dict:
-        return {"rerun": self.rerun, "runs": self.runs, "chosen": self.chosen, "others": self.others}
 
     def text(self) -> str:
         """``f_0300 5/5, f_0465 1/5; chosen there instead: f_0700 3/5``."""
