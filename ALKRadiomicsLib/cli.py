@@ -382,12 +382,13 @@ def _validation_inputs(args: argparse.Namespace):
     return model, data, report, json_out
 
 
-def _write_validation(results: dict, models: dict, data, report, json_out, title: str,
+def _write_validation(results: dict, models: dict, data, report, json_out, title: str, cohort: str,
                       notes: dict[str, str] | None = None) -> None:
+    from .training.evaluation import PART_NAMES
     from .training.figures import validation_pdf
 
     pdf = validation_pdf(title, results, models, data, notes) if report else None
-    document = {label: result.to_dict() for label, result in results.items()}
+    document = {"cohort": cohort, **{label: result.to_dict() for label, result in results.items()}}
     if notes:
         document["notes"] = notes
     files = {json_out: json.dumps(document, indent=2, default=float) + "\n"} if json_out is not None else {}
@@ -401,12 +402,19 @@ def _write_validation(results: dict, models: dict, data, report, json_out, title
                 f"calibration slope {cal.slope:.2f}, calibration-in-the-large {cal.calibration_in_the_large:+.2f}, "
                 f"Brier {cal.brier:.3f}")
         if result.alk_combined is not None:
-            line += f"; combined AUC {result.alk_combined.auc:.3f}"
+            combined = result.alk_combined
+            line += f"; combined AUC {combined.auc:.3f} ({combined.auc_ci95[0]:.3f}-{combined.auc_ci95[1]:.3f})"
         if result.dfs_radiomic is not None:
             dfs = result.dfs_radiomic
             line += f"; RAD-risk C-index {dfs.c_index:.3f} ({dfs.c_index_ci95[0]:.3f}-{dfs.c_index_ci95[1]:.3f})"
-        print(line + (" [calibration-in-the-large apparent: the intercepts were fitted on these patients]"
-                      if label in (notes or {}) else ""))
+        line += "".join(f"; {PART_NAMES[part]} not validated: {why}"
+                        for part, why in (result.not_validated or {}).items())
+        print(line + " [95% CIs]" + (" [apparent: calibration-in-the-large and Brier, the intercepts were fitted on "
+                                     "these patients; AUC, C and slope are not (see the report's note)]"
+                                     if label in (notes or {}) else ""))
+    written = [str(path) for path in (report, json_out) if path is not None]
+    if written:
+        print(f"report written to {' and '.join(written)}")
 
 
 def _run_validate(args: argparse.Namespace) -> int:
@@ -415,12 +423,13 @@ def _run_validate(args: argparse.Namespace) -> int:
 
     record_out = _output_path(args.record, (".json",)) if args.record else None
     model, data, report, json_out = _validation_inputs(args)
-    result = evaluate(model, data, prevalence=args.prevalence)
+    result = evaluate(model, data, prevalence=args.prevalence, cohort=str(args.cohort))
     validated = None
     if record_out is not None:
         validated = validated_model(model, data, result, cohort=str(args.cohort),
                                     command=f"alk-radiomics validate {args.cohort} --features {args.features} --record")
-    _write_validation({"model": result}, {"model": model}, data, report, json_out, "External validation")
+    _write_validation({"model": result}, {"model": model}, data, report, json_out,
+                      f"External validation on {Path(args.cohort).name}", str(args.cohort))
     if validated is not None:
         write_text_atomic(record_out, model_to_json(validated))
         failures = validated.validation.failures()
@@ -449,9 +458,11 @@ def _run_recalibrate(args: argparse.Namespace) -> int:
     local = reload(out)
     from .training.figures import RECALIBRATED_ON_THESE
 
-    _write_validation({"before": evaluate(model, data), "after": evaluate(local, data)},
-                      {"before": model, "after": local}, data, report, json_out, "Recalibration",
-                      {"after": RECALIBRATED_ON_THESE})
+    cohort = str(args.cohort)
+    _write_validation({"before": evaluate(model, data, cohort=cohort),
+                       "after": evaluate(local, data, intercepts_fitted_here=True, cohort=cohort)},
+                      {"before": model, "after": local}, data, report, json_out,
+                      f"Recalibration on {Path(args.cohort).name}", cohort, {"after": RECALIBRATED_ON_THESE})
     print(f"recalibrated model written to {out}")
     return 0
 
@@ -462,7 +473,8 @@ def _run_train(args: argparse.Namespace) -> int:
     from .training.training_report import summary_lines, training_pdf
 
     json_name = args.json or str(Path(args.report).with_suffix(".json"))
-    refuse_outputs_onto_inputs({"--out": args.out, "--report": args.report, "--json": json_name},
+    json_option = "--json" if args.json else "the report's JSON (--report's name with .json; --json to choose)"
+    refuse_outputs_onto_inputs({"--out": args.out, "--report": args.report, json_option: json_name},
                                (args.cohort, args.features))
     out = _output_path(args.out, (".json",))
     report = _output_path(args.report, (".pdf",))

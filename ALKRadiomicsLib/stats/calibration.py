@@ -88,10 +88,13 @@ def spiegelhalter_z(y, log_odds) -> tuple[float, float]:
     return z, float(2 * stats.norm.sf(abs(z)))
 
 
-def hosmer_lemeshow(y, log_odds, groups: int = 10) -> dict:
+def hosmer_lemeshow(y, log_odds, groups: int = 10, fitted_parameters: int = 2) -> dict:
     """Hosmer-Lemeshow test over groups cut at quantiles of predicted risk (intervals closed on the right, the
-    lowest including its minimum; tied quantiles merge groups). Returns statistic, dof, p and each group's
-    size, observed and expected positives and its probability range."""
+    lowest including its minimum; tied quantiles merge groups), on groups less ``fitted_parameters`` degrees of
+    freedom: 2 (ResourceSelection::hoslem.test) for a model fitted on these patients, 0 for one fitted elsewhere
+    (external validation: Hosmer, Lemeshow and Sturdivant, Applied Logistic Regression, 3rd ed., 2013), 1 where
+    only its intercept was refitted here. Returns statistic, dof, p and each group's size, observed and expected
+    positives and its probability range."""
     labels, lp = _check(y, log_odds)
     if groups < 3:
         raise ValueError(f"Hosmer-Lemeshow needs at least 3 groups, got {groups}")
@@ -109,18 +112,22 @@ def hosmer_lemeshow(y, log_odds, groups: int = 10) -> dict:
         statistic += (observed - expected) ** 2 / expected + ((n - observed) - (n - expected)) ** 2 / (n - expected)
         table.append({"n": n, "observed": observed, "expected": expected,
                       "p_low": float(breaks[k]), "p_high": float(breaks[k + 1])})
-    dof = len(table) - 2
-    return {"statistic": float(statistic), "dof": dof, "p": float(stats.chi2.sf(statistic, dof)), "groups": table}
+    dof = len(table) - fitted_parameters
+    return {"statistic": float(statistic), "dof": dof, "p": float(stats.chi2.sf(statistic, dof)), "groups": table,
+            "fitted_parameters": fitted_parameters}
 
 
-def validation_statistics(y, log_odds) -> dict:
-    """Every calibration number of predictions ``log_odds`` against outcomes ``y`` (JSON-ready)."""
+def validation_statistics(y, log_odds, fitted_parameters: int = 0) -> dict:
+    """Every calibration number of predictions ``log_odds`` against outcomes ``y`` (JSON-ready);
+    ``fitted_parameters``: how many of the model's parameters were fitted on these patients (0: external
+    validation), which sets the Hosmer-Lemeshow degrees of freedom."""
     labels, lp = _check(y, log_odds)
     z, z_p = spiegelhalter_z(labels, lp)
     try:
-        grouped = hosmer_lemeshow(labels, lp)
+        grouped = hosmer_lemeshow(labels, lp, fitted_parameters=fitted_parameters)
     except ValueError as err:  # a small cohort or few distinct predictions: no test, and the reason
-        grouped = {"statistic": None, "dof": None, "p": None, "groups": [], "not_tested": str(err)}
+        grouped = {"statistic": None, "dof": None, "p": None, "groups": [], "fitted_parameters": fitted_parameters,
+                   "not_tested": str(err)}
     return {"brier": brier_score(labels, lp), **logistic_calibration(labels, lp), **calibration_errors(labels, lp),
             "spiegelhalter_z": z, "spiegelhalter_p": z_p, "hosmer_lemeshow": grouped,
             "mean_predicted": float(probability(lp).mean()), "observed": float(labels.mean())}

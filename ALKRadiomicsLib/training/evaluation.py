@@ -42,6 +42,7 @@ class HosmerLemeshow(Result):
     dof: int | None
     p: float | None
     groups: tuple[dict, ...] = ()
+    fitted_parameters: int = 0  #: fitted on these patients: the groups less these are the degrees of freedom
     not_tested: str = ""
 
 
@@ -69,12 +70,14 @@ class Calibration(Result):
     observed: float
 
     @classmethod
-    def of(cls, y: np.ndarray, log_odds: np.ndarray) -> Calibration:
-        numbers = stats.validation_statistics(y, log_odds)
+    def of(cls, y: np.ndarray, log_odds: np.ndarray, fitted_here: int = 0) -> Calibration:
+        """``fitted_here``: parameters of the model fitted on these patients (0: a model from elsewhere)."""
+        numbers = stats.validation_statistics(y, log_odds, fitted_here)
         grouped = numbers.pop("hosmer_lemeshow")
         return cls(**{k: tuple(v) if isinstance(v, list) else v for k, v in numbers.items()},
                    hosmer_lemeshow=HosmerLemeshow(grouped["statistic"], grouped["dof"], grouped["p"],
-                                                  tuple(grouped["groups"]), grouped.get("not_tested", "")))
+                                                  tuple(grouped["groups"]), grouped["fitted_parameters"],
+                                                  grouped.get("not_tested", "")))
 
 
 @dataclass(frozen=True)
@@ -117,6 +120,7 @@ class DfsValidation(Result):
     median_followup_months: float
     logrank_at_model_cutoff: LogRank | None = None
     group_hazard_ratio: float | None = None
+    group_hazard_ratio_ci95: tuple[float, float] | None = None  #: Wald 95 % CI of the Cox model on the group
 
 
 @dataclass(frozen=True)
@@ -144,7 +148,7 @@ class PriorShift(Result):
 @dataclass(frozen=True)
 class Validation(Result):
     """Every validation number of a model on a cohort; ``alk_combined`` / ``dfs_radiomic`` None where the cohort
-    lacks H-scores / DFS."""
+    lacks H-scores / DFS, and ``not_validated`` then says why."""
 
     model: ModelIdentity
     patients: int
@@ -152,6 +156,8 @@ class Validation(Result):
     alk_radiomic: AlkValidation
     alk_combined: AlkValidation | None = None
     dfs_radiomic: DfsValidation | None = None
+    cohort: str = ""
+    not_validated: dict[str, str] | None = None
 
 
 def prior_shift(model_prior: float, prevalence: float | None) -> float:
@@ -174,9 +180,12 @@ def calibration_table(y: np.ndarray, log_odds: np.ndarray, groups: int = 5) -> l
     return table
 
 
-def evaluate(model: Model, data: pd.DataFrame, prevalence: float | None = None) -> Validation:
-    """Every validation number of a model on a cohort. Every number is the model's performance on patients it
-    was (as far as the file says) not fitted on: none is apparent unless ``data`` is the training cohort. With
+def evaluate(model: Model, data: pd.DataFrame, prevalence: float | None = None, intercepts_fitted_here: bool = False,
+             cohort: str = "") -> Validation:
+    """Every validation number of a model on a cohort (named ``cohort`` in the result). Every number is the model's
+    performance on patients it was (as far as the file says) not fitted on: none is apparent unless ``data`` is
+    the training cohort, or ``intercepts_fitted_here`` (recalibrate's "after": the Hosmer-Lemeshow test then loses
+    one degree of freedom per refitted intercept). With
     ``prevalence`` the model's log-odds are moved from its ``intercept_prior`` to that ALK prevalence before
     calibration is measured (discrimination does not change)."""
     scores = linear_predictors(model, data)
@@ -191,11 +200,16 @@ def evaluate(model: Model, data: pd.DataFrame, prevalence: float | None = None) 
     y = data.loc[known, "alk"].to_numpy(int)
     rad = scores.loc[known, "rad_score"].to_numpy() + shifts["rad_score"]
     auc, low, high = stats.auc_ci(y, rad)
-    radiomic = AlkValidation(int(len(y)), auc, (low, high), Calibration.of(y, rad),
+    fitted_here = int(intercepts_fitted_here)
+    radiomic = AlkValidation(int(len(y)), auc, (low, high), Calibration.of(y, rad, fitted_here),
                              tuple(calibration_table(y, rad)))
     combined_part = None
+    absent = {}
     both = known & scores["combined"].notna()
-    if both.sum() >= 4 and data.loc[both, "alk"].nunique() == 2:
+    if not (both.sum() >= 4 and data.loc[both, "alk"].nunique() == 2):
+        absent["combined"] = (f"H-scores (hla, pdl1) known for {int(both.sum())} patients with ALK status; the "
+                              "combined model needs at least 4, of both classes")
+    else:
         yc = data.loc[both, "alk"].to_numpy(int)
         combined = scores.loc[both, "combined"].to_numpy() + shifts["combined"]
         auc_c, low_c, high_c = stats.auc_ci(yc, combined)
@@ -204,10 +218,26 @@ def evaluate(model: Model, data: pd.DataFrame, prevalence: float | None = None) 
             delong = PairedTest(z, p)
         except ValueError as err:  # e.g. both scores rank a small cohort identically: no test is possible
             delong = PairedTest(None, None, str(err))
-        combined_part = AlkValidation(int(len(yc)), auc_c, (low_c, high_c), Calibration.of(yc, combined),
+        combined_part = AlkValidation(int(len(yc)), auc_c, (low_c, high_c), Calibration.of(yc, combined, fitted_here),
                                       delong_vs_radiomic=delong)
+    dfs = _dfs_validation(model, data, scores)
+    if dfs is None:
+        absent["rad_risk"] = _why_no_dfs(data)
     return Validation(ModelIdentity(model.name, model.version, model.sha256, model.calibrated), int(len(data)),
-                      prior, radiomic, combined_part, _dfs_validation(model, data, scores))
+                      prior, radiomic, combined_part, dfs, cohort, absent or None)
+
+
+#: The readable names of ``Validation.not_validated``'s keys.
+PART_NAMES = {"combined": "combined model", "rad_risk": "RAD-risk (DFS)"}
+
+
+def _why_no_dfs(data: pd.DataFrame) -> str:
+    missing = [c for c in ("dfs_months", "event") if c not in data.columns]
+    if missing:
+        return f"the cohort has no {' or '.join(missing)} column"
+    survival = known_dfs(data)
+    return (f"{int(survival.sum())} ALK-positive patients with known DFS and "
+            f"{int(data.loc[survival, 'event'].sum())} events; the RAD-risk needs at least 4 patients and 1 event")
 
 
 def known_dfs(data: pd.DataFrame) -> pd.Series:
@@ -226,7 +256,7 @@ def _dfs_validation(model: Model, data: pd.DataFrame, scores: pd.DataFrame) -> D
     cutoff = model.dfs_radiomic.cutoff.value
     high = risk > cutoff
     c_index, c_low, c_high = stats.harrell_c_ci(time, event, risk)
-    logrank = hazard_ratio = None
+    logrank = hazard_ratio = hazard_ratio_ci95 = None
     if 0 < high.sum() < len(high):
         from lifelines import CoxPHFitter
         from lifelines.statistics import logrank_test
@@ -235,5 +265,9 @@ def _dfs_validation(model: Model, data: pd.DataFrame, scores: pd.DataFrame) -> D
         logrank = LogRank(float(test.test_statistic), float(test.p_value))
         cox = CoxPHFitter().fit(pd.DataFrame({"t": time, "e": event, "high": high.astype(float)}), "t", "e")
         hazard_ratio = float(math.exp(cox.params_["high"]))
+        bounds = cox.confidence_intervals_.loc["high"].to_numpy(float)
+        if np.all(np.abs(bounds) < 700):  # else a group without events: no finite interval
+            hazard_ratio_ci95 = (float(np.exp(bounds[0])), float(np.exp(bounds[1])))
     return DfsValidation(int(survival.sum()), int(event.sum()), c_index, (c_low, c_high), cutoff, int(high.sum()),
-                         stats.reverse_km_median_followup(time, event), logrank, hazard_ratio)
+                         stats.reverse_km_median_followup(time, event), logrank, hazard_ratio,
+                         hazard_ratio_ci95)

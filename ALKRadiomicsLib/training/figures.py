@@ -11,14 +11,18 @@ import pandas as pd
 from ..model import Model
 from ..report.figures import pyplot
 from ..scoring.score import logistic
-from .evaluation import Validation, linear_predictors
+from .evaluation import PART_NAMES, Validation, linear_predictors
 
 #: What a recalibrated model's numbers on its own recalibration cohort are (recalibrate's "after").
 RECALIBRATED_ON_THESE = ("Recalibrated on these same patients: its intercepts, RAD-risk cutoff and group hazard ratio "
-                         "were fitted on them, so calibration-in-the-large (0 by construction), both intercepts, the "
-                         "mean predicted risk, the high-risk count and the log-rank test at the cutoff are APPARENT; "
-                         "AUC, C-index and calibration slope are not: the betas were not refitted (the "
-                         "standardization refitted here uses no outcome, yet moves them slightly).")
+                         "were fitted on them, so every number that depends on the intercepts or the cutoff is "
+                         "APPARENT: calibration-in-the-large (0 by construction), both intercepts, the mean predicted "
+                         "risk, Brier score, Emax / E90 / Eavg, Spiegelhalter z, Hosmer-Lemeshow (one degree of "
+                         "freedom less per refitted intercept), the high-risk count, the log-rank test and hazard "
+                         "ratio at the cutoff. AUC, C-index and calibration slope are not: the betas were not "
+                         "refitted, so a slope far from 1 stays as it was (recalibration moves the intercepts, not the "
+                         "spread of the predictions; the standardization refitted here uses no outcome, yet moves "
+                         "them slightly).")
 
 
 def validation_pdf(title: str, results: dict[str, Validation], models: dict[str, Model], data: pd.DataFrame,
@@ -34,19 +38,19 @@ def validation_pdf(title: str, results: dict[str, Validation], models: dict[str,
             result = results[label]
             scores = linear_predictors(model, data)
             figure = plt.figure(figsize=(8.27, 11.69))
-            banner = "RESEARCH USE ONLY; NOT LOCALLY VALIDATED - " if model.research_use_only else ""
-            figure.text(0.07, 0.965, f"{title}: {label}", fontsize=13, weight="bold")
-            figure.text(0.07, 0.945, f"{banner}model {model.name} {model.version}, sha256 {model.sha256[:16]}...",
-                        fontsize=8, color="#b00020" if banner else "black")
+            banner = "RESEARCH USE ONLY; NOT LOCALLY VALIDATED\n" if model.research_use_only else ""
+            figure.text(0.07, 0.968, f"{title}: {label}", fontsize=13, weight="bold")
+            figure.text(0.07, 0.953, f"{banner}model {model.name} {model.version}, sha256 {model.sha256[:16]}...",
+                        fontsize=8, color="#b00020" if banner else "black", va="top")
             note = textwrap.wrap((notes or {}).get(label, ""), 60)  # the text column ends where the figures start
             lines = [*note, *([""] if note else []), *validation_lines(result)]
-            figure.text(0.07, 0.93, "\n".join(lines), fontsize=7, family="monospace", va="top")
+            figure.text(0.07, 0.915, "\n".join(lines), fontsize=7, family="monospace", va="top")
             y = data["alk"].to_numpy(float)
             known = ~np.isnan(y)
             _roc(figure.add_axes([0.55, 0.70, 0.38, 0.22]), y[known], scores["rad_score"].to_numpy()[known])
             _calibration(figure.add_axes([0.55, 0.40, 0.38, 0.22]), y[known], scores["rad_score"].to_numpy()[known])
             if result.dfs_radiomic is not None:
-                _kaplan_meier(figure.add_axes([0.55, 0.08, 0.38, 0.22]), data, scores,
+                _kaplan_meier(figure.add_axes([0.55, 0.13, 0.38, 0.19]), data, scores,
                               model.dfs_radiomic.cutoff.value)
             pdf.savefig(figure)
             plt.close(figure)
@@ -63,13 +67,15 @@ def validation_lines(result: Validation) -> list[str]:
     """A validation result (:func:`evaluate`) as lines of a table: every number named, none as JSON. These
     patients did not fit the model (unless they are its training cohort), so no number here is apparent."""
     alk, cal, prior = result.alk_radiomic, result.alk_radiomic.calibration, result.prior
-    lines = [f"{result.patients} patients; probabilities "
+    lines = [*([f"cohort {result.cohort}"] if result.cohort else []),
+             f"{result.patients} patients; probabilities "
              + (f"moved to prevalence {prior.prevalence:.3f}" if prior.prevalence is not None
-                else f"at the model's prior {prior.rad_score_intercept_prior:.3f}"), "",
-             "Rad-score (ALK)", f"  AUC (DeLong 95% CI)       {alk.auc:.3f} ({alk.auc_ci95[0]:.3f}-"
+                else f"at the model's prior {prior.rad_score_intercept_prior:.3f}"),
+             "intervals: 95%; AUC DeLong, slope and hazard ratio Wald,", "  C-index infinitesimal jackknife", "",
+             "Rad-score (ALK)", f"  AUC (95% CI)               {alk.auc:.3f} ({alk.auc_ci95[0]:.3f}-"
              f"{alk.auc_ci95[1]:.3f}), n {alk.n}",
              f"  Brier score                {cal.brier:.3f}",
-             f"  calibration slope          {cal.slope:.2f} ({cal.slope_ci95[0]:.2f}-{cal.slope_ci95[1]:.2f})",
+             f"  calibration slope (95% CI) {cal.slope:.2f} ({cal.slope_ci95[0]:.2f}-{cal.slope_ci95[1]:.2f})",
              f"  intercept with the slope   {cal.intercept_with_slope:+.2f} (val.prob's Intercept)",
              f"  calibration-in-the-large   {cal.calibration_in_the_large:+.2f} (slope fixed at 1)",
              f"  Emax / E90 / Eavg          {cal.emax:.3f} / {cal.e90:.3f} / {cal.eavg:.3f}",
@@ -78,6 +84,8 @@ def validation_lines(result: Validation) -> list[str]:
     hl = cal.hosmer_lemeshow
     if hl.statistic is not None:
         lines.append(f"  Hosmer-Lemeshow            chi2 {hl.statistic:.2f}, {hl.dof} df, P {_p(hl.p)}")
+        lines.append(f"    ({len(hl.groups)} groups less {hl.fitted_parameters} parameter"
+                     f"{'' if hl.fitted_parameters == 1 else 's'} fitted on these patients)")
         lines.append("    group  n   observed  expected")
         lines += [f"    {k + 1:>5}  {g['n']:<3} {g['observed']:>8.0f}  {g['expected']:>8.1f}"
                   for k, g in enumerate(hl.groups)]
@@ -87,24 +95,29 @@ def validation_lines(result: Validation) -> list[str]:
         combined = result.alk_combined
         delong = combined.delong_vs_radiomic
         lines += ["", "Combined model (Rad-score + H-scores)",
-                  f"  AUC (DeLong 95% CI)       {combined.auc:.3f} ({combined.auc_ci95[0]:.3f}-"
+                  f"  AUC (95% CI)               {combined.auc:.3f} ({combined.auc_ci95[0]:.3f}-"
                   f"{combined.auc_ci95[1]:.3f}), n {combined.n}",
-                  f"  calibration slope          {combined.calibration.slope:.2f}; in-the-large "
-                  f"{combined.calibration.calibration_in_the_large:+.2f}",
+                  f"  calibration slope (95% CI) {combined.calibration.slope:.2f} "
+                  f"({combined.calibration.slope_ci95[0]:.2f}-{combined.calibration.slope_ci95[1]:.2f})",
+                  f"  calibration-in-the-large   {combined.calibration.calibration_in_the_large:+.2f}",
                   f"  Brier score                {combined.calibration.brier:.3f}",
                   "  DeLong vs Rad-score        " + (f"z {delong.z:.2f}, P {_p(delong.p)}" if delong.z is not None
                                                      else f"not tested: {delong.not_tested}")]
     if result.dfs_radiomic is not None:
         dfs = result.dfs_radiomic
         lines += ["", f"RAD-risk (DFS, {dfs.n} ALK-positive, {dfs.events} events)",
-                  f"  C-index (IJ 95% CI)        {dfs.c_index:.3f} ({dfs.c_index_ci95[0]:.3f}-"
+                  f"  C-index (95% CI)           {dfs.c_index:.3f} ({dfs.c_index_ci95[0]:.3f}-"
                   f"{dfs.c_index_ci95[1]:.3f})",
                   f"  median follow-up           {dfs.median_followup_months:.1f} months (reverse K-M)",
                   f"  model cutoff               {dfs.cutoff:.4f}: {dfs.high_risk} high risk"]
         if dfs.logrank_at_model_cutoff is not None:
             test = dfs.logrank_at_model_cutoff
             lines += [f"  log-rank at the cutoff     chi2 {test.statistic:.2f}, P {_p(test.p)}",
-                      f"  hazard ratio, high vs low  {dfs.group_hazard_ratio:.2f}"]
+                      f"  hazard ratio, high vs low  {dfs.group_hazard_ratio:.2f}"
+                      + (f" ({dfs.group_hazard_ratio_ci95[0]:.2f}-{dfs.group_hazard_ratio_ci95[1]:.2f})"
+                         if dfs.group_hazard_ratio_ci95 else "")]
+    for part, why in (result.not_validated or {}).items():
+        lines += ["", f"{PART_NAMES[part]}: not validated: {why}"]
     return lines
 
 

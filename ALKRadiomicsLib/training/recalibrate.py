@@ -138,9 +138,9 @@ def recalibration_problems(local: Model, data: pd.DataFrame) -> list[str]:
             problems.append(f"calibration slope {slope:.2f} < 0: higher predicted probability goes with fewer "
                             "ALK-positive patients")
     survival = known_dfs(data)
-    time, event = data.loc[survival, "dfs_months"].to_numpy(float), data.loc[survival, "event"].to_numpy(int)
-    events = int(data.loc[survival, "event"].sum()) if survival.any() else 0
-    if survival.any():
+    if survival.any():  # else no DFS column, or no ALK-positive patient with DFS: nothing refitted to check
+        time, event = data.loc[survival, "dfs_months"].to_numpy(float), data.loc[survival, "event"].to_numpy(int)
+        events = int(event.sum())
         if events < MIN_DFS_EVENTS:
             problems.append(f"{events} DFS events among ALK-positive patients: the group hazard ratio needs at least "
                             f"{MIN_DFS_EVENTS}")

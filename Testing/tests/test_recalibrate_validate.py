@@ -73,7 +73,8 @@ def test_validate_reports_the_models_discrimination_and_miscalibration(site):
     # A table a reader can read, survival included; no JSON dump.
     assert f"{radiomic['auc']:.3f} ({radiomic['auc_ci95'][0]:.3f}-{radiomic['auc_ci95'][1]:.3f})" in text
     for label in ("Brier score", "calibration-in-the-large", "Hosmer-Lemeshow", "Spiegelhalter z",
-                  "C-index (IJ 95% CI)", "log-rank at the cutoff", "median follow-up"):
+                  "C-index (95% CI)", "C-index infinitesimal jackknife", "log-rank at the cutoff", "median follow-up",
+                  "hazard ratio, high vs low"):
         assert label in text, label
     assert "{" not in text and '"' not in text
 
@@ -101,7 +102,9 @@ def test_validate_reports_val_prob_numbers_and_moves_the_prior_with_prevalence(s
     assert abs(a["calibration"]["calibration_in_the_large"]) < abs(b["calibration"]["calibration_in_the_large"])
     for key in ("brier", "intercept_with_slope", "emax", "eavg", "spiegelhalter_z"):
         assert math.isfinite(a["calibration"][key]), key
-    assert a["calibration"]["hosmer_lemeshow"]["dof"] == 8
+    # A model fitted elsewhere: no parameter was fitted on these patients, so 10 groups give 10 degrees of freedom.
+    hosmer = a["calibration"]["hosmer_lemeshow"]
+    assert hosmer["dof"] == 10 and hosmer["fitted_parameters"] == 0
     dfs = after["dfs_radiomic"]
     assert dfs["c_index_ci95"][0] < dfs["c_index"] < dfs["c_index_ci95"][1]
     capsys.readouterr()
@@ -127,6 +130,10 @@ def test_recalibrate_keeps_the_betas_and_fits_the_sites_intercept(site):
     assert abs(results["before"]["alk_radiomic"]["calibration"]["calibration_in_the_large"]) > 0.3
     # ...which makes it an apparent number, and the report says so where the "after" numbers are.
     assert "APPARENT" in results["notes"]["after"] and "before" not in results["notes"]
+    # The refitted intercept costs the Hosmer-Lemeshow test one degree of freedom; the cohort is named.
+    hosmer = {k: results[k]["alk_radiomic"]["calibration"]["hosmer_lemeshow"] for k in ("before", "after")}
+    assert (hosmer["before"]["dof"], hosmer["after"]["dof"]) == (10, 9)
+    assert results["cohort"] == str(folder / "cohort.csv") == results["after"]["cohort"]
     from pypdf import PdfReader
 
     pages = PdfReader(folder / "recalibration.pdf").pages
@@ -253,3 +260,25 @@ def test_validation_record_lifts_the_banner_only_when_it_passes_the_gates(site, 
     assert main(["validate", str(folder / "cohort.csv"), "--features", str(folder / "features.csv"), "--model",
                  str(local), "--record", str(tmp_path / "self.json")]) == 2
     assert not (tmp_path / "self.json").exists()
+
+
+def test_a_cohort_without_dfs_is_validated_and_recalibrated_for_alk_and_says_the_rad_risk_was_not(site, tmp_path,
+                                                                                               capsys):
+    """No event column (DFS not collected): validate and recalibrate still do the ALK part, and the console and
+    JSON say why the RAD-risk was not validated, instead of dropping it silently (validate) or crashing
+    (recalibrate, before)."""
+    folder, _, _ = site
+    rows = [{k: v for k, v in row.items() if k != "event"} for row in cohort_rows(folder)]
+    cohort = write_cohort(tmp_path, "no_dfs", rows)
+    features = str(folder / "features.csv")
+    validation, recalibration = tmp_path / "validation.json", tmp_path / "recalibration.json"
+    capsys.readouterr()
+    assert main(["validate", cohort, "--features", features, "--json", str(validation)]) == 0
+    assert "RAD-risk (DFS) not validated: the cohort has no event column" in capsys.readouterr().out
+    result = json.loads(validation.read_text())["model"]
+    assert "dfs_radiomic" not in result and result["not_validated"] == {"rad_risk": "the cohort has no event column"}
+    assert main(["recalibrate", cohort, "--features", features, "--out", str(tmp_path / "local.json"),
+                 "--json", str(recalibration)]) == 0
+    after = json.loads(recalibration.read_text())["after"]
+    assert after["not_validated"]["rad_risk"] == "the cohort has no event column"
+    assert after["alk_radiomic"]["calibration"]["calibration_in_the_large"] == pytest.approx(0.0, abs=1e-6)

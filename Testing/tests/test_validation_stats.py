@@ -53,6 +53,7 @@ R_SCRIPT = textwrap.dedent("""
     obs <- xtabs(cbind(1 - d$y, d$y) ~ cuts); expect <- xtabs(cbind(1 - yhat, yhat) ~ cuts)
     chisq <- sum((obs - expect)^2 / expect)
     out("hl", c(chisq, 1 - pchisq(chisq, 10 - 2)))
+    out("hl_external", 1 - pchisq(chisq, 10))
     out("hl_observed", obs[, 2]); out("hl_expected", expect[, 2])
     out("auc", as.numeric(ci.auc(roc(d$y, d$lp, direction = "<", quiet = TRUE), method = "delong")))
     f <- concordance(Surv(time, event) ~ risk, data = d, reverse = TRUE)
@@ -102,6 +103,10 @@ def test_hosmer_lemeshow_equals_hoslem_test(r_results):
     np.testing.assert_allclose([g["observed"] for g in ours["groups"]], r["hl_observed"], atol=1e-9)
     np.testing.assert_allclose([g["expected"] for g in ours["groups"]], r["hl_expected"], atol=1e-6)
     assert sum(g["n"] for g in ours["groups"]) == len(data)
+    # External validation (no parameter fitted on these patients): the same statistic on g degrees of freedom.
+    external = calibration.validation_statistics(data["y"], data["lp"])["hosmer_lemeshow"]
+    assert external["dof"] == 10 and external["statistic"] == ours["statistic"]
+    assert external["p"] == pytest.approx(r["hl_external"][0], abs=1e-6)
 
 
 def test_auc_and_c_index_with_ci_equal_proc_and_survival(r_results):
