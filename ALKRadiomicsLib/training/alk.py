@@ -64,9 +64,12 @@ def _constant(y_train: np.ndarray, n: int) -> np.ndarray:
 
 
 def _fold_predictions(X: pd.DataFrame, clinical: pd.DataFrame, y: np.ndarray, train: np.ndarray,
-                      test: np.ndarray, settings: TrainSettings) -> tuple[dict[str, np.ndarray], list[str], list[str]]:
-    """Every model built on ``train`` alone (selection included), predicting ``test``: log-odds per model."""
-    chosen = select_alk_features(X.iloc[train], y[train], settings).selected
+                      test: np.ndarray, settings: TrainSettings
+                      ) -> tuple[dict[str, np.ndarray], SelectionSteps, list[str]]:
+    """Every model built on ``train`` alone (selection included), predicting ``test``: log-odds per model, the
+    Rad-score's selection and the significant clinical variables."""
+    steps = select_alk_features(X.iloc[train], y[train], settings)
+    chosen = steps.selected
     out: dict[str, np.ndarray] = {}
     if chosen:
         fit = selection.logistic_fit(X.iloc[train][chosen], y[train])
@@ -94,7 +97,7 @@ def _fold_predictions(X: pd.DataFrame, clinical: pd.DataFrame, y: np.ndarray, tr
             names = COMBINED[1:]
             fit = selection.logistic_fit(frame.iloc[:len(train)][names], y[train])
         out["combined"] = log_odds(fit, frame.iloc[len(train):], names)
-    return out, chosen, significant
+    return out, steps, significant
 
 
 def _inner_nested(X: pd.DataFrame, y: np.ndarray, settings: TrainSettings) -> np.ndarray:
@@ -111,15 +114,16 @@ def _inner_nested(X: pd.DataFrame, y: np.ndarray, settings: TrainSettings) -> np
 
 
 def nested_predictions(X: pd.DataFrame, clinical: pd.DataFrame, y: np.ndarray,
-                       settings: TrainSettings) -> tuple[dict[str, np.ndarray], list[list[str]], list[list[str]]]:
-    """Out-of-fold log-odds of every model, each fold's models built without its patients."""
+                       settings: TrainSettings) -> tuple[dict[str, np.ndarray], list[SelectionSteps], list[list[str]]]:
+    """Out-of-fold log-odds of every model, each fold's models built without its patients; each fold's Rad-score
+    selection and significant clinical variables."""
     predictions: dict[str, np.ndarray] = {}
     radiomic_per_fold, clinical_per_fold = [], []
     for train, test in stratified_folds(y, settings):
-        fold, chosen, significant = _fold_predictions(X, clinical, y, train, test, settings)
+        fold, steps, significant = _fold_predictions(X, clinical, y, train, test, settings)
         for name, values in fold.items():
             predictions.setdefault(name, np.zeros(len(y)))[test] = values
-        radiomic_per_fold.append(chosen)
+        radiomic_per_fold.append(steps)
         clinical_per_fold.append(significant)
     return predictions, radiomic_per_fold, clinical_per_fold
 
@@ -155,7 +159,7 @@ class AlkResult:
     combined_fit: object | None
     auc: dict[str, dict[str, Estimate]]
     delong: dict[str, Comparison]
-    nested_selected: list[list[str]]
+    nested_steps: list[SelectionSteps]  #: each outer fold's Rad-score selection
     nested_clinical_selected: list[list[str]]
     bootstrap: dict[str, PaperBootstrap]
     curves: dict = field(default_factory=dict)
@@ -172,7 +176,7 @@ class AlkResult:
     @property
     def fold_frequency(self) -> SelectionFrequency:
         """How often each outer fold's selection chose the Rad-score's features again."""
-        return selection_frequency(self.chosen, self.nested_selected, NESTED_RERUN)
+        return selection_frequency(self.steps, self.nested_steps, NESTED_RERUN)
 
     def to_dict(self) -> dict:
         tables = plain(self.coefficients())
@@ -180,7 +184,8 @@ class AlkResult:
                 "rad_score_intercept": float(self.rad_fit.params["const"]),
                 "clinical_univariate": plain(self.clinical_univariate), "clinical_selected": self.clinical_selected,
                 "auc": plain(self.auc), "delong": {"test": DELONG, "pairs": plain(self.delong)},
-                "nested_selected_per_fold": self.nested_selected, "selection_frequency": self.fold_frequency.to_dict(),
+                "nested_selected_per_fold": [fold.selected for fold in self.nested_steps],
+                "selection_frequency": self.fold_frequency.to_dict(),
                 "nested_clinical_selected_per_fold": self.nested_clinical_selected,
                 "paper_bootstrap": plain(self.bootstrap)}
         if "clinical" in tables:

@@ -123,13 +123,14 @@ class SelectionSteps:
 
 
 #: The legend of every selection frequency in the report.
-SELECTION_FREQUENCY = ("how often the selection, rerun without some patients (each outer fold's training patients; "
-                       "each bootstrap resample), chose the same feature again; a feature chosen in few reruns is "
-                       "one these data cannot tell from its neighbours, so its name is not a finding (Heinze, "
-                       "Wallisch and Dunkler 2018)")
+SELECTION_FREQUENCY = ("how often the selection, rerun without some patients (on each outer fold's training "
+                       "patients; on each bootstrap resample), chose the same feature again. Fewer patients allow "
+                       "fewer features, so the last feature to enter comes back less often for that reason alone; "
+                       "beyond that, a feature chosen in few reruns is one these data cannot tell from its "
+                       "neighbours, so its name is not a finding (Heinze, Wallisch and Dunkler 2018)")
 #: The reruns behind a fold frequency (:class:`SelectionFrequency`) and behind a bootstrap one.
-NESTED_RERUN = "outer training folds of the nested CV"
-BOOTSTRAP_RERUN = "optimism bootstrap resamples"
+NESTED_RERUN = "the training patients of each outer fold of the nested CV"
+BOOTSTRAP_RERUN = "each optimism bootstrap resample"
 
 
 @dataclass(frozen=True)
@@ -137,30 +138,40 @@ class SelectionFrequency(Result):
     """How often the selection, rerun on ``runs`` other samples of the patients (``rerun``: the nested CV's
     outer training folds, or the optimism bootstrap's resamples), chose each feature again (Heinze, Wallisch and
     Dunkler 2018, inclusion frequencies). ``chosen``: the features chosen on all patients, with their counts;
-    ``others``: the features chosen most often in their place. A feature chosen in few reruns is one the data
-    cannot tell from its neighbours: the score's nested performance, not its list of features, is what carries
-    to new patients."""
+    ``others``: the features chosen most often in their place, of ``others_total`` other features chosen at all.
+    ``limit`` is the events-per-variable cap on all patients, ``rerun_limit`` the largest in any rerun: where it
+    is smaller, the last feature to enter cannot come back in every rerun. A feature chosen in few reruns is one
+    the data cannot tell from its neighbours: the score's nested performance, not its list of features, is what
+    carries to new patients."""
 
     rerun: str
     runs: int
     chosen: dict[str, int]
     others: dict[str, int]
+    others_total: int
+    limit: int
+    rerun_limit: int
 
     def text(self) -> str:
-        """``f_0300 5/5, f_0465 1/5; chosen there instead: f_0700 3/5``."""
+        """``selection rerun on ... (at most 3 features each, 4 on all patients): f_0300 5 of 5, ...``."""
         def counts(table: dict[str, int]) -> str:
-            return ", ".join(f"{name} {count}/{self.runs}" for name, count in table.items())
+            return ", ".join(f"{name} {count} of {self.runs}" for name, count in table.items())
 
-        others = f"; chosen there instead: {counts(self.others)}" if self.others else ""
-        return f"{counts(self.chosen)}{others}"
+        cap = f"at most {self.rerun_limit} feature{'s' if self.rerun_limit > 1 else ''} each" + (
+            f", against {self.limit} on all patients" if self.rerun_limit < self.limit else "")
+        shown = "" if len(self.others) == self.others_total else f" ({len(self.others)} of {self.others_total} shown)"
+        others = f"; most often chosen otherwise: {counts(self.others)}{shown}" if self.others else ""
+        return f"selection rerun on {self.rerun} ({cap}); times chosen: {counts(self.chosen)}{others}"
 
 
-def selection_frequency(chosen: list[str], per_run: list[list[str]], rerun: str, others: int = 3) -> SelectionFrequency:
-    """Counts of ``chosen`` (and of the ``others`` features most often chosen instead) over the reruns ``per_run``,
-    each the list of features one rerun chose."""
+def selection_frequency(chosen: SelectionSteps, reruns: list[SelectionSteps], rerun: str,
+                        others: int = 3) -> SelectionFrequency:
+    """Counts of the features ``chosen`` on all patients (and of the ``others`` features most often chosen instead)
+    over the ``reruns`` of the selection."""
     from collections import Counter
 
-    counts = Counter(name for run in per_run for name in set(run))
-    rivals = sorted((name for name in counts if name not in chosen), key=lambda name: (-counts[name], name))
-    return SelectionFrequency(rerun, len(per_run), {name: counts[name] for name in chosen},
-                              {name: counts[name] for name in rivals[:others]})
+    counts = Counter(name for run in reruns for name in set(run.selected))
+    rivals = sorted((name for name in counts if name not in chosen.selected), key=lambda name: (-counts[name], name))
+    return SelectionFrequency(rerun, len(reruns), {name: counts[name] for name in chosen.selected},
+                              {name: counts[name] for name in rivals[:others]}, len(rivals), chosen.variable_limit,
+                              max((run.variable_limit for run in reruns), default=0))

@@ -96,7 +96,7 @@ class DfsResult:
     n_stage_fit: object = None
     estimates: dict[str, dict[str, Estimate]] = field(default_factory=dict)
     comparisons: dict[str, dict[str, Comparison]] = field(default_factory=dict)
-    nested_selected: list = field(default_factory=list)
+    nested_steps: list[SelectionSteps] = field(default_factory=list)  #: each outer fold's selection
     bootstrap: PaperBootstrap | None = None
     curves: dict = field(default_factory=dict)
 
@@ -107,7 +107,7 @@ class DfsResult:
     @property
     def fold_frequency(self) -> SelectionFrequency:
         """How often each outer fold's selection chose the RAD-risk's features again."""
-        return selection_frequency(self.chosen, self.nested_selected, NESTED_RERUN)
+        return selection_frequency(self.steps, self.nested_steps, NESTED_RERUN)
 
     def to_dict(self) -> dict:
         data = {"selection": self.steps.to_dict(), "patients": self.patients, "events": self.events,
@@ -116,7 +116,8 @@ class DfsResult:
             return {**data, "absent": self.absent}
         return {**data, "coefficients": plain(self.coefficients()), "median_cutoff": self.cutoff,
                 "estimates": plain(self.estimates), "comparisons": plain(self.comparisons),
-                "nested_selected_per_fold": self.nested_selected, "selection_frequency": self.fold_frequency.to_dict(),
+                "nested_selected_per_fold": [fold.selected for fold in self.nested_steps],
+                "selection_frequency": self.fold_frequency.to_dict(),
                 "paper_bootstrap": plain(self.bootstrap)}
 
 
@@ -175,7 +176,7 @@ def train_dfs(frame: pd.DataFrame, n_stage: np.ndarray | None, settings: TrainSe
     clock.lap("dfs_bootstrap")
     group_fit = selection.cox_fit(frame.assign(high_risk=high.astype(float)), ["high_risk"])
     return DfsResult(steps, chosen, **facts, fit=fit, risk=risk, cutoff=cutoff, group_fit=group_fit,
-                     n_stage_fit=n_stage_fit, estimates=estimates, comparisons=comparisons, nested_selected=selected,
+                     n_stage_fit=n_stage_fit, estimates=estimates, comparisons=comparisons, nested_steps=selected,
                      bootstrap=bootstrap, curves={"dfs": {"time": time, "event": event, "high_risk": high},
                                         "dfs_nested": {"time": time, "event": event, "high_risk": nested_high},
                                         "lasso_dfs": steps.lasso})
@@ -192,8 +193,9 @@ def _nested(frame: pd.DataFrame, features: list[str], n_stage: np.ndarray | None
             stage_fit = selection.cox_fit(part[["time", "event"]].assign(n_stage=n_stage[train]), ["n_stage"])
             stage[test] = n_stage[test] * stage_fit.params[0]
             combined[test] = stage[test]  # replaced below when the fold has a RAD-risk
-        chosen = select_dfs_features(part, features, settings).selected
-        selected.append(chosen)
+        steps = select_dfs_features(part, features, settings)
+        selected.append(steps)
+        chosen = steps.selected
         if not chosen:
             continue  # risk 0 and low risk: the fold's model knows nothing
         fit = selection.cox_fit(part, chosen)

@@ -19,7 +19,15 @@ import pandas as pd
 from .. import stats
 from . import selection
 from .alk import select_alk_features
-from .common import BOOTSTRAP_RERUN, SelectionFrequency, TrainSettings, log_odds, selection_frequency, standardize
+from .common import (
+    BOOTSTRAP_RERUN,
+    SelectionFrequency,
+    SelectionSteps,
+    TrainSettings,
+    log_odds,
+    selection_frequency,
+    standardize,
+)
 from .dfs import select_dfs_features
 from .estimates import OPTIMISM_CORRECTED, Result
 
@@ -33,7 +41,8 @@ def resample_indices(seed: int, resamples: int, n: int) -> list[np.ndarray]:
 def one_resample(data: pd.DataFrame, features: list[str], sample: np.ndarray, settings: TrainSettings) -> dict:
     """The pipeline refitted on ``data.iloc[sample]``: AUC of the Rad-score and C of the RAD-risk on the resample
     and on the original patients, the features each half chose, and seconds per stage. NaN where the resample
-    could not be fitted; chosen None where it was too small to select on (under 10 per class or 10 events)."""
+    could not be fitted; chosen (each half's selection, without its LASSO path) None where the resample was too
+    small to select on (under 10 per class or 10 events)."""
     warnings.simplefilter("ignore")
     started = time.perf_counter()
     out = {"alk_apparent": np.nan, "alk_original": np.nan, "dfs_apparent": np.nan, "dfs_original": np.nan,
@@ -46,7 +55,9 @@ def one_resample(data: pd.DataFrame, features: list[str], sample: np.ndarray, se
     trainable = min(y_boot.sum(), len(y_boot) - y_boot.sum()) >= 10
     chosen = []
     if trainable:
-        chosen = out["alk_chosen"] = select_alk_features(X_boot, y_boot, settings).selected
+        steps = select_alk_features(X_boot, y_boot, settings)
+        chosen = steps.selected
+        out["alk_chosen"] = SelectionSteps([], None, steps.variable_limit, chosen)  # without the LASSO path
     if chosen:
         fit = selection.logistic_fit(X_boot[chosen], y_boot)
         out["alk_apparent"] = stats.auc_ci(y_boot, log_odds(fit, X_boot, chosen))[0]
@@ -57,7 +68,9 @@ def one_resample(data: pd.DataFrame, features: list[str], sample: np.ndarray, se
     frame = X_boot[boot_pos].assign(time=boot.loc[boot_pos, "dfs_months"].to_numpy(float),
                                    event=boot.loc[boot_pos, "event"].to_numpy(int)).reset_index(drop=True)
     if frame["event"].sum() >= 10:
-        chosen = out["dfs_chosen"] = select_dfs_features(frame, names, settings).selected
+        steps = select_dfs_features(frame, names, settings)
+        chosen = steps.selected
+        out["dfs_chosen"] = SelectionSteps([], None, steps.variable_limit, chosen)
         if chosen:
             fit = selection.cox_fit(frame, chosen)
             out["dfs_apparent"] = stats.harrell_c(frame["time"], frame["event"], frame[chosen].to_numpy() @ fit.params)
@@ -117,9 +130,10 @@ def optimism_corrected(data: pd.DataFrame, features: list[str], alk, dfs, settin
         used = gaps[np.isfinite(gaps)]
         optimism = float(used.mean()) if len(used) else float("nan")
         estimates[name] = Corrected(apparent[name] - optimism, apparent[name], optimism, int(len(used)))
-    frequencies = {name: selection_frequency(chosen, runs, BOOTSTRAP_RERUN)
-                   for name, chosen, key in (("rad_score", alk.chosen, "alk"), ("rad_risk", dfs.chosen, "dfs"))
-                   if chosen and (runs := [r[f"{key}_chosen"] for r in results if r[f"{key}_chosen"] is not None])}
+    frequencies = {name: selection_frequency(steps, runs, BOOTSTRAP_RERUN)
+                   for name, steps, key in (("rad_score", alk.steps, "alk"), ("rad_risk", dfs.steps, "dfs"))
+                   if steps.selected
+                   and (runs := [r[f"{key}_chosen"] for r in results if r[f"{key}_chosen"] is not None])}
     return Optimism(settings.optimism_bootstraps, settings.workers, estimates,
                     {"alk": float(np.mean([r["alk_seconds"] for r in results])),
                      "dfs": float(np.mean([r["dfs_seconds"] for r in results]))}, frequencies)

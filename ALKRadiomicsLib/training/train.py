@@ -20,7 +20,7 @@ from ..model.derivations import Z_95
 from ..model.schema import ReferencePopulation
 from ..resources import load_parameters
 from .alk import AlkResult, train_alk
-from .common import Stopwatch, TrainSettings, standardize
+from .common import SELECTION_FREQUENCY, Stopwatch, TrainSettings, standardize
 from .dfs import DfsResult, train_dfs
 from .estimates import KINDS
 from .optimism import Optimism
@@ -58,6 +58,7 @@ class Training:
         data = {"cohort": self.cohort, "patients": self.patients, "alk_positive": self.alk_positive,
                 "features_offered": self.features_offered, "features_constant": self.features_constant,
                 "settings": self.settings.__dict__, "estimate_kinds": KINDS,
+                "selection_frequency_meaning": SELECTION_FREQUENCY,
                 "clinical_candidates": self.clinical_candidates, "clinical_skipped": self.clinical_skipped,
                 "alk": self.alk.to_dict(), "dfs": self.dfs.to_dict()}
         if self.optimism is not None:

@@ -81,7 +81,7 @@ def summary_lines(training: Training) -> list[str]:
             lines.append(f"  {name} [optimism-corrected, {training.optimism.resamples} resamples]: "
                          f"{row.value:.3f} (apparent {row.apparent:.3f}, optimism {row.optimism:.3f})")
     lines += ["", "What the labels mean:"] + [f"  {kind}: {meaning}" for kind, meaning in KINDS.items()]
-    lines.append(f"  chosen again: {SELECTION_FREQUENCY}")
+    lines.append(f"  selection rerun: {SELECTION_FREQUENCY}")
     lines += ["", f"Model file: {model.name} {model.version}, calibrated: {str(model.calibrated).lower()} "
                   f"(fitted on this cohort, so research use only until validated on other patients), "
                   f"intercept prior {model.alk_radiomic.intercept_prior:.3f}, sha256 {model.sha256[:16]}...",
@@ -91,7 +91,7 @@ def summary_lines(training: Training) -> list[str]:
 
 def _frequency_lines(*frequencies: SelectionFrequency | None) -> list[str]:
     """How often the reruns chose each feature again: the nested CV's folds, and the bootstrap's resamples if run."""
-    return [f"  chosen again in {f.runs} {f.rerun}: {f.text()}" for f in frequencies if f]
+    return [f"  {f.text()}" for f in frequencies if f]
 
 
 def _selection_steps(steps: SelectionSteps, lasso: str) -> str:

@@ -280,18 +280,23 @@ def test_each_chosen_feature_says_how_often_the_nested_folds_chose_it_again(trai
         frequency, folds = part["selection_frequency"], part["nested_selected_per_fold"]
         chosen = list(frequency["chosen"])
         assert frequency["runs"] == len(folds) == 5
-        assert frequency["rerun"] == "outer training folds of the nested CV"
+        assert frequency["rerun"] == "the training patients of each outer fold of the nested CV"
         assert frequency["chosen"] == {name: sum(name in fold for fold in folds) for name in chosen}
         others = {name: sum(name in fold for fold in folds) for fold in folds for name in fold if name not in chosen}
         assert frequency["others"] == dict(sorted(others.items(), key=lambda item: (-item[1], item[0]))[:3])
+        assert frequency["others_total"] == len(others)
+        # Fewer patients in a fold allow fewer features: the report says so beside the counts.
+        assert frequency["rerun_limit"] <= frequency["limit"] == part["selection" if "selection" in part
+                                                                        else "rad_score_selection"]["variable_limit"]
     assert chosen == report["dfs"]["selection"]["selected"]
     assert all(report["alk"]["selection_frequency"]["chosen"][name] >= 4 for name in ALK_DRIVERS)
     assert all(report["dfs"]["selection_frequency"]["chosen"][name] >= 4 for name in DFS_DRIVERS)
     from pypdf import PdfReader
 
     first = " ".join(PdfReader(folder / "report.pdf").pages[0].extract_text().split())
-    assert "chosen again in 5 outer training folds of the nested CV" in first
-    assert "chosen again: how often the selection, rerun without some patients" in first
+    assert "selection rerun on the training patients of each outer fold of the nested CV (at most" in first
+    assert "selection rerun: how often the selection, rerun without some patients" in first
+    assert report["selection_frequency_meaning"].startswith("how often the selection, rerun without some patients")
 
 
 @pytest.mark.parametrize("change, message", [
