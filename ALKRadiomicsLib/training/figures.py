@@ -195,12 +195,14 @@ def kaplan_meier_groups(ax, time: np.ndarray, event: np.ndarray, high: np.ndarra
     for name, members, colour in (("high risk", high, "#b00020"), ("low risk", ~high, "#08306b")):
         if members.any():
             fitter = KaplanMeierFitter().fit(time[members], event[members], label=f"{name} (n {members.sum()})")
-            fitter.plot_survival_function(ax=ax, color=colour, ci_show=False)
+            fitter.plot_survival_function(ax=ax, color=colour, ci_show=False, show_censors=True,
+                                          censor_styles={"marker": "|", "ms": 5})
             fitted.append(fitter)
     if at_risk and fitted:
         from lifelines.plotting import add_at_risk_counts
 
         add_at_risk_counts(*fitted, ax=ax, rows_to_show=["At risk"], fontsize=6)
-    ax.set_xlabel("months", fontsize=8)
+    ax.set_ylim(0, 1.02)
+    ax.set_xlabel("months (| censored)", fontsize=8)
     ax.set_ylabel("disease-free survival", fontsize=8)
     ax.legend(fontsize=6)

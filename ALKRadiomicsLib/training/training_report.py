@@ -45,15 +45,19 @@ def summary_lines(training: Training) -> list[str]:
              *_frequency_lines(alk.fold_frequency, optimism and optimism.frequencies.get("rad_score")),
              "AUC (95% DeLong CI)            nested [conclusions]    cross-validated [paper]   apparent"]
     lines += [_kinds_row(name, row) for name, row in alk.auc.items()]
+    if optimism is not None and "rad_score_auc" in optimism.estimates:
+        lines.append(_optimism_line("Rad-score AUC", optimism.estimates["rad_score_auc"], optimism.resamples))
     lines.append(f"{DELONG}:")
     lines += [f"  {pair}: z {test.statistic:.2f}, P {_p(test.p)} [{test.kind}] ({test.detail})"
               for pair, test in alk.delong.items()]
+    lines.append(f"The paper's bootstrap ({PAPER_BOOTSTRAP}):")
     for name, boot in alk.bootstrap.items():
         if boot.mean is None:
-            lines.append(f"  paper's bootstrap, {name}: {boot.not_run}")
+            lines.append(f"  {name}: {boot.not_run}")
             continue
-        lines.append(f"  paper's bootstrap, {name} [apparent]: mean {boot.mean:.3f}, SD {boot.sd:.3f}; "
-                     f"out-of-bag mean {boot.out_of_bag_mean:.3f}")
+        lines.append(f"  {name}: mean AUC {boot.mean:.3f}, SD {boot.sd:.3f} [apparent]; on the patients each "
+                     f"resample left out {boot.out_of_bag_mean:.3f} [out-of-bag, features chosen on all patients: "
+                     "still optimistic]")
     lines += ["", f"DFS ({dfs.patients} ALK-positive, {dfs.events} events; median follow-up "
                   f"{dfs.median_followup_months:.1f} months by reverse Kaplan-Meier): "
                   f"{_selection_steps(dfs.steps, 'LASSO Cox')}."]
@@ -71,15 +75,14 @@ def summary_lines(training: Training) -> list[str]:
         for kind in ("nested", "apparent"):
             test = dfs.comparisons.get("logrank", {}).get(kind)
             if test:
-                lines.append(f"  high vs low RAD-risk [{kind}]: HR {_estimate(hr.get(kind), 2)}; log-rank chi2 "
-                             f"{test.statistic:.2f}, P {_p(test.p)} ({test.detail})")
+                lines.append(f"  high vs low RAD-risk [{kind}]: HR (95% Wald CI) {_estimate(hr.get(kind), 2)}; "
+                             f"log-rank chi2 {test.statistic:.2f}, P {_p(test.p)} ({test.detail})")
         for kind, test in dfs.comparisons.get("combined_vs_n_stage", {}).items():
             lines.append(f"  N stage + RAD-risk vs N stage [{kind}]: chi2 {test.statistic:.2f}, P {_p(test.p)}"
                          f" ({test.detail})")
-    if training.optimism is not None:
-        for name, row in training.optimism.estimates.items():
-            lines.append(f"  {name} [optimism-corrected, {training.optimism.resamples} resamples]: "
-                         f"{row.value:.3f} (apparent {row.apparent:.3f}, optimism {row.optimism:.3f})")
+        if optimism is not None and "rad_risk_c_index" in optimism.estimates:
+            lines.append(_optimism_line("RAD-risk C-index", optimism.estimates["rad_risk_c_index"],
+                                        optimism.resamples))
     lines += ["", "What the labels mean:"] + [f"  {kind}: {meaning}" for kind, meaning in KINDS.items()]
     lines.append(f"  selection rerun: {SELECTION_FREQUENCY}")
     lines += ["", f"Model file: {model.name} {model.version}, calibrated: {str(model.calibrated).lower()} "
@@ -89,9 +92,25 @@ def summary_lines(training: Training) -> list[str]:
     return lines
 
 
+#: What the paper's bootstrap is, in the report's words.
+PAPER_BOOTSTRAP = "features fixed, each model refitted and measured on each resample"
+
+
+def _optimism_line(name: str, row, resamples: int) -> str:
+    """An optimism-corrected estimate, with a warning below 200 resamples (Harrell's floor for a stable mean)."""
+    few = " (fewer than 200 resamples: the correction itself is unstable)" if resamples < 200 else ""
+    return (f"  {name} [optimism-corrected, {resamples} resamples]: {row.value:.3f} (apparent {row.apparent:.3f}, "
+            f"optimism {row.optimism:.3f}){few}")
+
+
 def _frequency_lines(*frequencies: SelectionFrequency | None) -> list[str]:
     """How often the reruns chose each feature again: the nested CV's folds, and the bootstrap's resamples if run."""
     return [f"  {f.text()}" for f in frequencies if f]
+
+
+def _ratio(value: float) -> str:
+    """An odds or hazard ratio to three significant digits, trailing zeros kept (3.80, not 3.8)."""
+    return f"{value:#.3g}".rstrip(".")
 
 
 def _selection_steps(steps: SelectionSteps, lasso: str) -> str:
@@ -101,11 +120,12 @@ def _selection_steps(steps: SelectionSteps, lasso: str) -> str:
 
 
 def coefficient_lines(training: Training) -> list[str]:
-    lines = ["Coefficients [apparent: fitted on all patients; their P values ignore the selection]", ""]
+    lines = ["Coefficients [apparent: fitted on all patients; their P values ignore the selection]",
+             "OR / HR per SD of the feature (per unit of a clinical variable), 95% Wald CI, Wald P", ""]
 
     def rows(table: dict[str, Coefficient]) -> list[str]:
-        return [f"  {name:<45} {row.ratio_name.upper()} {row.ratio:.3g} ({row.ci95[0]:.3g}-{row.ci95[1]:.3g}), "
-                f"P {_p(row.p)}" for name, row in table.items()]
+        return [f"  {name:<45} {row.ratio_name.upper()} {_ratio(row.ratio)} ({_ratio(row.ci95[0])}-"
+                f"{_ratio(row.ci95[1])}), P {_p(row.p)}" for name, row in table.items()]
 
     tables = training.alk.coefficients()
     lines += ["Rad-score (per SD):"] + rows(tables["rad_score"])

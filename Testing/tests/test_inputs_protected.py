@@ -130,4 +130,6 @@ def test_two_outputs_that_are_one_file_are_refused(files, tmp_path, capsys):
     out = tmp_path / "m.json"
     status = main(["train", str(files["cohort.csv"]), "--features", str(files["features.csv"]), "--out", str(out),
                    "--report", str(tmp_path / "m.pdf")])
-    assert status == 2 and "same file" in capsys.readouterr().err
+    error = capsys.readouterr().err
+    assert status == 2 and "same file" in error and len(error.strip().splitlines()) == 1
+    assert "the report's JSON (--report's name with .json; --json to choose) and --out" in error  # no --json given
