@@ -399,7 +399,9 @@ def _write_validation(results: dict, models: dict, data, report, json_out, title
     for label, result in results.items():
         radiomic, cal = result.alk_radiomic, result.alk_radiomic.calibration
         line = (f"{label}: Rad-score AUC {radiomic.auc:.3f} ({radiomic.auc_ci95[0]:.3f}-{radiomic.auc_ci95[1]:.3f}), "
-                f"calibration slope {cal.slope:.2f}, calibration-in-the-large {cal.calibration_in_the_large:+.2f}, "
+                f"calibration slope {cal.slope:.2f} ({cal.slope_ci95[0]:.2f}-{cal.slope_ci95[1]:.2f}), "
+                f"calibration-in-the-large {cal.calibration_in_the_large:+.2f} "
+                f"({cal.calibration_in_the_large_ci95[0]:+.2f} to {cal.calibration_in_the_large_ci95[1]:+.2f}), "
                 f"Brier {cal.brier:.3f}")
         if result.alk_combined is not None:
             combined = result.alk_combined
@@ -409,9 +411,10 @@ def _write_validation(results: dict, models: dict, data, report, json_out, title
             line += f"; RAD-risk C-index {dfs.c_index:.3f} ({dfs.c_index_ci95[0]:.3f}-{dfs.c_index_ci95[1]:.3f})"
         line += "".join(f"; {PART_NAMES[part]} not validated: {why}"
                         for part, why in (result.not_validated or {}).items())
-        print(line + " [95% CIs]" + (" [apparent: calibration-in-the-large and Brier, the intercepts were fitted on "
-                                     "these patients; AUC, C and slope are not (see the report's note)]"
-                                     if label in (notes or {}) else ""))
+        print(line + " [intervals 95%: AUC DeLong, slope and in-the-large Wald, C-index infinitesimal jackknife]"
+              + (" [apparent: calibration-in-the-large, Brier and every other number that depends on the intercepts "
+                 "or cutoff refitted on these patients; AUC, C-index and slope are not (the report's note lists "
+                 "them)]" if result.intercepts_fitted_here else ""))
     written = [str(path) for path in (report, json_out) if path is not None]
     if written:
         print(f"report written to {' and '.join(written)}")

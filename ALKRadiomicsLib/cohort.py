@@ -91,7 +91,7 @@ def _clinical_value(column: str, text: str, required: bool) -> float | str | Non
             raise ValueError(f"{column} is missing")
         return None
     if column in BINARY:
-        if text not in ("0", "1"):
+        if text not in ("0", "1", "0.0", "1.0"):  # 0.0 / 1.0: how pandas writes a 0/1 column with gaps
             raise ValueError(f"{column} must be 0 or 1, got {text!r}")
         return float(text)
     if column in NUMERIC_RANGES:

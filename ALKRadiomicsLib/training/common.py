@@ -159,9 +159,11 @@ class SelectionFrequency(Result):
 
         cap = f"at most {self.rerun_limit} feature{'s' if self.rerun_limit > 1 else ''} each" + (
             f", against {self.limit} on all patients" if self.rerun_limit < self.limit else "")
-        shown = "" if len(self.others) == self.others_total else f" ({len(self.others)} of {self.others_total} shown)"
+        shown = ("" if len(self.others) == self.others_total
+                 else f" ({len(self.others)} of the {self.others_total} other features chosen shown)")
         others = f"; most often chosen otherwise: {counts(self.others)}{shown}" if self.others else ""
-        return f"selection rerun on {self.rerun} ({cap}); times chosen: {counts(self.chosen)}{others}"
+        few = (" (fewer than 100 reruns: rough counts)" if self.rerun == BOOTSTRAP_RERUN and self.runs < 100 else "")
+        return f"selection rerun on {self.rerun} ({cap}); times chosen: {counts(self.chosen)}{others}{few}"
 
 
 def selection_frequency(chosen: SelectionSteps, reruns: list[SelectionSteps], rerun: str,

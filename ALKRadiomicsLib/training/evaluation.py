@@ -158,6 +158,30 @@ class Validation(Result):
     dfs_radiomic: DfsValidation | None = None
     cohort: str = ""
     not_validated: dict[str, str] | None = None
+    intercepts_fitted_here: bool = False  #: recalibrate's "after": the numbers in APPARENT_WHEN_REFITTED are apparent
+
+    def to_dict(self) -> dict:
+        data = {**super().to_dict(), "intervals_95": INTERVALS}
+        if self.intercepts_fitted_here:
+            data["apparent"] = {"fields": list(APPARENT_WHEN_REFITTED.values()),
+                                "why": "the intercepts, RAD-risk cutoff and group hazard ratio were fitted on these "
+                                       "patients"}
+        return data
+
+
+#: The method of each 95 % interval of a :class:`Validation` (JSON ``intervals_95``).
+INTERVALS = {"auc_ci95": "DeLong (pROC)", "slope_ci95": "Wald, logistic recalibration fit (val.prob's Slope)",
+             "intercept_with_slope_ci95": "Wald, the same fit",
+             "calibration_in_the_large_ci95": "Wald, intercept-only fit with the log-odds as offset",
+             "c_index_ci95": "infinitesimal jackknife (survival::concordance)",
+             "group_hazard_ratio_ci95": "Wald, Cox model on the high-risk group"}
+#: Report rows (and their JSON fields) that are apparent when a model's intercepts and cutoff were refitted on the
+#: cohort it is measured on: everything that depends on them. AUC, C-index and slope do not.
+APPARENT_WHEN_REFITTED = {
+    "calibration-in-the-large": "calibration_in_the_large", "intercept with the slope": "intercept_with_slope",
+    "Brier score": "brier", "Emax / E90 / Eavg": "emax, e90, eavg", "Spiegelhalter z": "spiegelhalter_z",
+    "mean predicted / observed": "mean_predicted", "Hosmer-Lemeshow": "hosmer_lemeshow", "model cutoff": "cutoff",
+    "log-rank at the cutoff": "logrank_at_model_cutoff", "hazard ratio, high vs low": "group_hazard_ratio"}
 
 
 def prior_shift(model_prior: float, prevalence: float | None) -> float:
@@ -207,8 +231,10 @@ def evaluate(model: Model, data: pd.DataFrame, prevalence: float | None = None, 
     absent = {}
     both = known & scores["combined"].notna()
     if not (both.sum() >= 4 and data.loc[both, "alk"].nunique() == 2):
-        absent["combined"] = (f"H-scores (hla, pdl1) known for {int(both.sum())} patients with ALK status; the "
-                              "combined model needs at least 4, of both classes")
+        lacking = [c for c in ("hla", "pdl1") if c not in data.columns]
+        absent["combined"] = (f"the cohort has no {' or '.join(lacking)} column" if lacking else
+                              f"H-scores (hla and pdl1) known for {int(both.sum())} patients with ALK status; the "
+                              "combined model needs at least 4, ALK-positive and ALK-negative")
     else:
         yc = data.loc[both, "alk"].to_numpy(int)
         combined = scores.loc[both, "combined"].to_numpy() + shifts["combined"]
@@ -224,7 +250,7 @@ def evaluate(model: Model, data: pd.DataFrame, prevalence: float | None = None, 
     if dfs is None:
         absent["rad_risk"] = _why_no_dfs(data)
     return Validation(ModelIdentity(model.name, model.version, model.sha256, model.calibrated), int(len(data)),
-                      prior, radiomic, combined_part, dfs, cohort, absent or None)
+                      prior, radiomic, combined_part, dfs, cohort, absent or None, intercepts_fitted_here)
 
 
 #: The readable names of ``Validation.not_validated``'s keys.

@@ -11,7 +11,7 @@ import pandas as pd
 from ..model import Model
 from ..report.figures import pyplot
 from ..scoring.score import logistic
-from .evaluation import PART_NAMES, Validation, linear_predictors
+from .evaluation import APPARENT_WHEN_REFITTED, PART_NAMES, Validation, linear_predictors
 
 #: What a recalibrated model's numbers on its own recalibration cohort are (recalibrate's "after").
 RECALIBRATED_ON_THESE = ("Recalibrated on these same patients: its intercepts, RAD-risk cutoff and group hazard ratio "
@@ -38,23 +38,29 @@ def validation_pdf(title: str, results: dict[str, Validation], models: dict[str,
             result = results[label]
             scores = linear_predictors(model, data)
             figure = plt.figure(figsize=(8.27, 11.69))
-            banner = "RESEARCH USE ONLY; NOT LOCALLY VALIDATED\n" if model.research_use_only else ""
-            figure.text(0.07, 0.968, f"{title}: {label}", fontsize=13, weight="bold")
-            figure.text(0.07, 0.953, f"{banner}model {model.name} {model.version}, sha256 {model.sha256[:16]}...",
+            banner = ("RESEARCH USE ONLY: the model file carries no passed validation record (validate --record "
+                      "writes one)\n" if model.research_use_only else "")
+            figure.text(0.07, 0.968, title if len(models) == 1 else f"{title}: {label}", fontsize=13, weight="bold")
+            figure.text(0.07, 0.953, f"{banner}model {model.name} {model.version}\nsha256 {model.sha256[:16]}...",
                         fontsize=8, color="#b00020" if banner else "black", va="top")
-            note = textwrap.wrap((notes or {}).get(label, ""), 60)  # the text column ends where the figures start
-            lines = [*note, *([""] if note else []), *validation_lines(result)]
-            figure.text(0.07, 0.915, "\n".join(lines), fontsize=7, family="monospace", va="top")
+            note = (notes or {}).get(label, "")
+            lines = [*([note, ""] if note else []), *validation_lines(result)]
+            figure.text(0.07, 0.905, "\n".join(_wrap(lines)), fontsize=7, family="monospace", va="top")
             y = data["alk"].to_numpy(float)
             known = ~np.isnan(y)
-            _roc(figure.add_axes([0.55, 0.70, 0.38, 0.22]), y[known], scores["rad_score"].to_numpy()[known])
-            _calibration(figure.add_axes([0.55, 0.40, 0.38, 0.22]), y[known], scores["rad_score"].to_numpy()[known])
+            _roc(figure.add_axes([0.58, 0.66, 0.36, 0.21]), y[known], scores["rad_score"].to_numpy()[known])
+            _calibration(figure.add_axes([0.58, 0.39, 0.36, 0.20]), y[known], scores["rad_score"].to_numpy()[known])
             if result.dfs_radiomic is not None:
-                _kaplan_meier(figure.add_axes([0.55, 0.13, 0.38, 0.19]), data, scores,
+                _kaplan_meier(figure.add_axes([0.58, 0.13, 0.36, 0.19]), data, scores,
                               model.dfs_radiomic.cutoff.value)
             pdf.savefig(figure)
             plt.close(figure)
     return buffer.getvalue()
+
+
+def _wrap(lines: list[str], width: int = 64) -> list[str]:
+    """The text column ends where the figures start."""
+    return [part for line in lines for part in (textwrap.wrap(line, width, subsequent_indent="    ") or [""])]
 
 
 def _p(value) -> str:
@@ -67,17 +73,20 @@ def validation_lines(result: Validation) -> list[str]:
     """A validation result (:func:`evaluate`) as lines of a table: every number named, none as JSON. These
     patients did not fit the model (unless they are its training cohort), so no number here is apparent."""
     alk, cal, prior = result.alk_radiomic, result.alk_radiomic.calibration, result.prior
+    large_ci = cal.calibration_in_the_large_ci95
     lines = [*([f"cohort {result.cohort}"] if result.cohort else []),
              f"{result.patients} patients; probabilities "
              + (f"moved to prevalence {prior.prevalence:.3f}" if prior.prevalence is not None
                 else f"at the model's prior {prior.rad_score_intercept_prior:.3f}"),
-             "intervals: 95%; AUC DeLong, slope and hazard ratio Wald,", "  C-index infinitesimal jackknife", "",
+             "intervals: 95%; AUC DeLong; slope, calibration-in-the-large and hazard ratio Wald; C-index "
+             "infinitesimal jackknife; ROC band stratified bootstrap", "",
              "Rad-score (ALK)", f"  AUC (95% CI)               {alk.auc:.3f} ({alk.auc_ci95[0]:.3f}-"
              f"{alk.auc_ci95[1]:.3f}), n {alk.n}",
              f"  Brier score                {cal.brier:.3f}",
              f"  calibration slope (95% CI) {cal.slope:.2f} ({cal.slope_ci95[0]:.2f}-{cal.slope_ci95[1]:.2f})",
-             f"  intercept with the slope   {cal.intercept_with_slope:+.2f} (val.prob's Intercept)",
-             f"  calibration-in-the-large   {cal.calibration_in_the_large:+.2f} (slope fixed at 1)",
+             f"  intercept with the slope   {cal.intercept_with_slope:+.2f} (val.prob)",
+             f"  calibration-in-the-large   {cal.calibration_in_the_large:+.2f} "
+             f"({large_ci[0]:+.2f} to {large_ci[1]:+.2f})", "    (the intercept with the slope fixed at 1)",
              f"  Emax / E90 / Eavg          {cal.emax:.3f} / {cal.e90:.3f} / {cal.eavg:.3f}",
              f"  Spiegelhalter z            {cal.spiegelhalter_z:+.2f}, P {_p(cal.spiegelhalter_p)}",
              f"  mean predicted / observed  {cal.mean_predicted:.3f} / {cal.observed:.3f}"]
@@ -118,6 +127,9 @@ def validation_lines(result: Validation) -> list[str]:
                          if dfs.group_hazard_ratio_ci95 else "")]
     for part, why in (result.not_validated or {}).items():
         lines += ["", f"{PART_NAMES[part]}: not validated: {why}"]
+    if result.intercepts_fitted_here:
+        lines = [f"{line}  [apparent]" if any(line.startswith(f"  {row}") for row in APPARENT_WHEN_REFITTED) else line
+                 for line in lines]
     return lines
 
 
@@ -145,7 +157,7 @@ def _roc(ax, y, score) -> None:
     if len(np.unique(y)) == 2:
         grid, low, high = roc_band(np.asarray(y), np.asarray(score))
         ax.fill_between(grid, low, high, color="#9ecae1", alpha=0.6, linewidth=0,
-                        label="95% band (stratified bootstrap)")
+                        label="95% band (stratified bootstrap, 200 resamples)")
     ax.plot(fpr, tpr, color="#08306b", label="ROC")
     ax.plot([0, 1], [0, 1], color="grey", linestyle=":")
     ax.legend(fontsize=6, loc="lower right")

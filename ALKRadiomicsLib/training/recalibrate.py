@@ -106,8 +106,8 @@ def recalibrate(model: Model, data: pd.DataFrame, *, cohort: str, command: str, 
 
     return replace(
         model, name=f"{model.name}-recalibrated", version=f"{model.version}+local.{date}", calibrated=True,
-        description=f"{model.description} Recalibrated on {cohort}: betas as published; standardization, "
-                    "intercepts and cutoff fitted locally.",
+        description=f"{model.description} Recalibrated on {cohort}: the betas of {model.name} {model.version} "
+                    "unchanged; standardization, intercepts and cutoff fitted locally.",
         standardization=standardization, alk_radiomic=alk_radiomic, alk_combined=alk_combined,
         dfs_radiomic=dfs_radiomic, sha256="", path="",
         reference=ReferencePopulation(

@@ -10,6 +10,7 @@ import pandas as pd
 from scipy import stats as scipy_stats
 
 from ..stats.contingency import compare_distributions, compare_proportions
+from .estimates import APPARENT
 
 
 def table1(data: pd.DataFrame, clinical: list[str]) -> dict:
@@ -39,5 +40,6 @@ def spearman(scores: dict[str, pd.Series], data: pd.DataFrame, clinical: list[st
         for column in clinical:
             both = values.notna() & data[column].notna()
             rho, p = scipy_stats.spearmanr(values[both], data.loc[both, column].astype(float))
-            result[f"{score} ~ {column}"] = {"rho": float(rho), "p": float(p), "n": int(both.sum())}
+            result[f"{score} ~ {column}"] = {"rho": float(rho), "p": float(p), "n": int(both.sum()),
+                                             "estimate": APPARENT}  # the scores were fitted on these patients
     return result

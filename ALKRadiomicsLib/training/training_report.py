@@ -56,8 +56,8 @@ def summary_lines(training: Training) -> list[str]:
             lines.append(f"  {name}: {boot.not_run}")
             continue
         lines.append(f"  {name}: mean AUC {boot.mean:.3f}, SD {boot.sd:.3f} [apparent]; on the patients each "
-                     f"resample left out {boot.out_of_bag_mean:.3f} [out-of-bag, features chosen on all patients: "
-                     "still optimistic]")
+                     f"resample left out {boot.out_of_bag_mean:.3f} (out of bag, but the features were chosen on all "
+                     "patients: still optimistic)")
     lines += ["", f"DFS ({dfs.patients} ALK-positive, {dfs.events} events; median follow-up "
                   f"{dfs.median_followup_months:.1f} months by reverse Kaplan-Meier): "
                   f"{_selection_steps(dfs.steps, 'LASSO Cox')}."]
@@ -80,6 +80,10 @@ def summary_lines(training: Training) -> list[str]:
         for kind, test in dfs.comparisons.get("combined_vs_n_stage", {}).items():
             lines.append(f"  N stage + RAD-risk vs N stage [{kind}]: chi2 {test.statistic:.2f}, P {_p(test.p)}"
                          f" ({test.detail})")
+        boot = dfs.bootstrap
+        if boot is not None and boot.mean is not None:
+            lines.append(f"  the paper's bootstrap ({PAPER_BOOTSTRAP}): mean C {boot.mean:.3f}, SD {boot.sd:.3f} "
+                         "[apparent]")
         if optimism is not None and "rad_risk_c_index" in optimism.estimates:
             lines.append(_optimism_line("RAD-risk C-index", optimism.estimates["rad_risk_c_index"],
                                         optimism.resamples))

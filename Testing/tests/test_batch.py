@@ -72,6 +72,7 @@ def test_killed_run_resumes_and_recomputes_no_finished_case(cohort_200, tmp_path
 @pytest.mark.parametrize("content, message", [
     ("id,image\nA,a.nrrd\n", "lacks the column(s) mask"),
     ("id,image,mask,alk\nA,a.nrrd,m.nrrd,yes\n", "line 2 (id A): alk must be 0 or 1"),
+    ("id,image,mask,event\nA,a.nrrd,m.nrrd,1.0\nB,b.nrrd,n.nrrd,0.5\n", "line 3 (id B): event must be 0 or 1"),
     ("id,image,mask,hla\nA,a.nrrd,m.nrrd,400\n", "hla must be from 0 to 300"),
     ("id,image,mask\nA,a.nrrd,m.nrrd\nA,b.nrrd,n.nrrd\n", "line 3 (id A): id is repeated"),
     ("id,image,mask,label\nA,a.nrrd,m.nrrd,one\n", "label must be an integer"),

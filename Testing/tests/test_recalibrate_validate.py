@@ -133,12 +133,19 @@ def test_recalibrate_keeps_the_betas_and_fits_the_sites_intercept(site):
     # The refitted intercept costs the Hosmer-Lemeshow test one degree of freedom; the cohort is named.
     hosmer = {k: results[k]["alk_radiomic"]["calibration"]["hosmer_lemeshow"] for k in ("before", "after")}
     assert (hosmer["before"]["dof"], hosmer["after"]["dof"]) == (10, 9)
+    # Every number that depends on the refitted intercepts is named apparent in the JSON, and tagged on its row.
+    assert {"brier", "hosmer_lemeshow", "cutoff"} <= set(results["after"]["apparent"]["fields"])
+    assert "apparent" not in results["before"] and results["after"]["intervals_95"]["auc_ci95"].startswith("DeLong")
     assert results["cohort"] == str(folder / "cohort.csv") == results["after"]["cohort"]
     from pypdf import PdfReader
 
     pages = PdfReader(folder / "recalibration.pdf").pages
     before_page, after_page = (" ".join(page.extract_text().split()) for page in pages)
     assert "APPARENT" in after_page and "APPARENT" not in before_page
+    import re
+
+    brier = r"Brier score \d\.\d{3} \[apparent\]"
+    assert re.search(brier, after_page) and not re.search(brier, before_page)
     # The Rad-score is the site-standardized linear predictor plus the fitted intercept.
     auc, _, _ = stats.auc_ci(alk, rad)
     assert results["after"]["alk_radiomic"]["auc"] == pytest.approx(auc, abs=1e-12)
@@ -282,3 +289,9 @@ def test_a_cohort_without_dfs_is_validated_and_recalibrated_for_alk_and_says_the
     after = json.loads(recalibration.read_text())["after"]
     assert after["not_validated"]["rad_risk"] == "the cohort has no event column"
     assert after["alk_radiomic"]["calibration"]["calibration_in_the_large"] == pytest.approx(0.0, abs=1e-6)
+    # Without H-scores the combined model is named as not validated, with the reason.
+    rows = [{k: v for k, v in row.items() if k not in ("hla", "pdl1")} for row in cohort_rows(folder)]
+    assert main(["validate", write_cohort(tmp_path, "no_hscores", rows), "--features", features,
+                 "--json", str(validation)]) == 0
+    result = json.loads(validation.read_text())["model"]
+    assert result["not_validated"] == {"combined": "the cohort has no hla or pdl1 column"}
