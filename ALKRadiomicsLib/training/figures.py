@@ -45,7 +45,8 @@ def validation_pdf(title: str, results: dict[str, Validation], models: dict[str,
                         fontsize=8, color="#b00020" if banner else "black", va="top")
             note = (notes or {}).get(label, "")
             lines = [*([note, ""] if note else []), *validation_lines(result)]
-            figure.text(0.07, 0.905, "\n".join(_wrap(lines)), fontsize=7, family="monospace", va="top")
+            figure.text(0.07, 0.905, "\n".join(wrap_lines(lines, TEXT_COLUMN)), fontsize=7, family="monospace",
+                        va="top")
             y = data["alk"].to_numpy(float)
             known = ~np.isnan(y)
             _roc(figure.add_axes([0.58, 0.66, 0.36, 0.21]), y[known], scores["rad_score"].to_numpy()[known])
@@ -58,8 +59,12 @@ def validation_pdf(title: str, results: dict[str, Validation], models: dict[str,
     return buffer.getvalue()
 
 
-def _wrap(lines: list[str], width: int = 64) -> list[str]:
-    """The text column ends where the figures start."""
+#: Characters per line of a validation page's text column, which ends where its figures start.
+TEXT_COLUMN = 64
+
+
+def wrap_lines(lines: list[str], width: int) -> list[str]:
+    """Report lines folded at ``width`` characters, continuations indented; empty lines kept."""
     return [part for line in lines for part in (textwrap.wrap(line, width, subsequent_indent="    ") or [""])]
 
 

@@ -16,6 +16,7 @@ from .estimates import KINDS, Estimate
 from .train import Training
 
 PAGE = (8.27, 11.69)  # A4, inches
+TEXT_WIDTH = 108  # characters of 7-point monospace across the page
 
 
 def _p(value: float | None) -> str:
@@ -160,6 +161,7 @@ def coefficient_lines(training: Training) -> list[str]:
 def training_pdf(training: Training) -> bytes:
     """Page 1: the numbers; page 2: figures; page 3: coefficients, Table 1 and correlations."""
     from ..report.figures import pyplot
+    from .figures import wrap_lines
     from .report_figures import training_figures
 
     plt = pyplot()
@@ -174,13 +176,9 @@ def training_pdf(training: Training) -> bytes:
             if lines is None:
                 training_figures(figure, training)
             else:
-                figure.text(0.06, 0.94, "\n".join(_wrap(lines)), fontsize=7, family="monospace", va="top")
+                figure.text(0.06, 0.94, "\n".join(wrap_lines(lines, TEXT_WIDTH)), fontsize=7, family="monospace",
+                            va="top")
             pdf.savefig(figure)
             plt.close(figure)
     return buffer.getvalue()
 
-
-def _wrap(lines: list[str], width: int = 108) -> list[str]:
-    import textwrap
-
-    return [part for line in lines for part in (textwrap.wrap(line, width, subsequent_indent="    ") or [""])]
