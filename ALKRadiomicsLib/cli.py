@@ -481,9 +481,7 @@ def _run_train(args: argparse.Namespace) -> int:
                                (args.cohort, args.features))
     out = _output_path(args.out, (".json",))
     report = _output_path(args.report, (".pdf",))
-    json_out = _output_path(args.json, (".json",)) if args.json else report.with_suffix(".json")
-    if len({out.resolve(), json_out.resolve()}) == 1:
-        raise InputError(f"--out and the report's JSON are the same file {out}; give --json another name.")
+    json_out = _output_path(json_name, (".json",))  # that it is not --out, refuse_outputs_onto_inputs saw to
     if args.bootstraps < 100:
         raise InputError(f"--bootstraps must be at least 100 for a stable mean and SD, got {args.bootstraps}.")
     for flag, value in (("--events-per-variable", args.events_per_variable),

@@ -163,7 +163,7 @@ class Validation(Result):
     def to_dict(self) -> dict:
         data = {**super().to_dict(), "intervals_95": INTERVALS}
         if self.intercepts_fitted_here:
-            data["apparent"] = {"fields": list(APPARENT_WHEN_REFITTED.values()),
+            data["apparent"] = {"fields": [name for names in APPARENT_WHEN_REFITTED.values() for name in names],
                                 "why": "the intercepts, RAD-risk cutoff and group hazard ratio were fitted on these "
                                        "patients"}
         return data
@@ -178,10 +178,11 @@ INTERVALS = {"auc_ci95": "DeLong (pROC)", "slope_ci95": "Wald, logistic recalibr
 #: Report rows (and their JSON fields) that are apparent when a model's intercepts and cutoff were refitted on the
 #: cohort it is measured on: everything that depends on them. AUC, C-index and slope do not.
 APPARENT_WHEN_REFITTED = {
-    "calibration-in-the-large": "calibration_in_the_large", "intercept with the slope": "intercept_with_slope",
-    "Brier score": "brier", "Emax / E90 / Eavg": "emax, e90, eavg", "Spiegelhalter z": "spiegelhalter_z",
-    "mean predicted / observed": "mean_predicted", "Hosmer-Lemeshow": "hosmer_lemeshow", "model cutoff": "cutoff",
-    "log-rank at the cutoff": "logrank_at_model_cutoff", "hazard ratio, high vs low": "group_hazard_ratio"}
+    "calibration-in-the-large": ("calibration_in_the_large",), "intercept with the slope": ("intercept_with_slope",),
+    "Brier score": ("brier",), "Emax / E90 / Eavg": ("emax", "e90", "eavg"), "Spiegelhalter z": ("spiegelhalter_z",),
+    "mean predicted / observed": ("mean_predicted",), "Hosmer-Lemeshow": ("hosmer_lemeshow",),
+    "model cutoff": ("cutoff", "high_risk"), "log-rank at the cutoff": ("logrank_at_model_cutoff",),
+    "hazard ratio, high vs low": ("group_hazard_ratio",)}
 
 
 def prior_shift(model_prior: float, prevalence: float | None) -> float:
@@ -246,9 +247,11 @@ def evaluate(model: Model, data: pd.DataFrame, prevalence: float | None = None, 
             delong = PairedTest(None, None, str(err))
         combined_part = AlkValidation(int(len(yc)), auc_c, (low_c, high_c), Calibration.of(yc, combined, fitted_here),
                                       delong_vs_radiomic=delong)
-    dfs = _dfs_validation(model, data, scores)
-    if dfs is None:
-        absent["rad_risk"] = _why_no_dfs(data)
+    dfs = None
+    if why := _why_no_dfs(data):
+        absent["rad_risk"] = why
+    else:
+        dfs = _dfs_validation(model, data, scores)
     return Validation(ModelIdentity(model.name, model.version, model.sha256, model.calibrated), int(len(data)),
                       prior, radiomic, combined_part, dfs, cohort, absent or None, intercepts_fitted_here)
 
@@ -258,12 +261,17 @@ PART_NAMES = {"combined": "combined model", "rad_risk": "RAD-risk (DFS)"}
 
 
 def _why_no_dfs(data: pd.DataFrame) -> str:
+    """Why the RAD-risk cannot be validated on ``data``; empty when it can (at least 4 ALK-positive patients with
+    known DFS and 1 event)."""
     missing = [c for c in ("dfs_months", "event") if c not in data.columns]
     if missing:
         return f"the cohort has no {' or '.join(missing)} column"
     survival = known_dfs(data)
-    return (f"{int(survival.sum())} ALK-positive patients with known DFS and "
-            f"{int(data.loc[survival, 'event'].sum())} events; the RAD-risk needs at least 4 patients and 1 event")
+    patients, events = int(survival.sum()), int(data.loc[survival, "event"].sum())
+    if patients >= 4 and events > 0:
+        return ""
+    return (f"{patients} ALK-positive patients with known DFS and {events} events; the RAD-risk needs at least 4 "
+            "patients and 1 event")
 
 
 def known_dfs(data: pd.DataFrame) -> pd.Series:
@@ -272,10 +280,9 @@ def known_dfs(data: pd.DataFrame) -> pd.Series:
     return (data["alk"] == 1) & data.get("dfs_months", missing).notna() & data.get("event", missing).notna()
 
 
-def _dfs_validation(model: Model, data: pd.DataFrame, scores: pd.DataFrame) -> DfsValidation | None:
+def _dfs_validation(model: Model, data: pd.DataFrame, scores: pd.DataFrame) -> DfsValidation:
+    """The RAD-risk on the ALK-positive patients with known DFS (where :func:`_why_no_dfs` finds enough)."""
     survival = known_dfs(data)
-    if survival.sum() < 4 or data.loc[survival, "event"].sum() == 0:
-        return None
     time = data.loc[survival, "dfs_months"].to_numpy(float)
     event = data.loc[survival, "event"].to_numpy(int)
     risk = scores.loc[survival, "rad_risk"].to_numpy()

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import time
 import warnings
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 import pandas as pd
@@ -22,7 +22,6 @@ from .alk import select_alk_features
 from .common import (
     BOOTSTRAP_RERUN,
     SelectionFrequency,
-    SelectionSteps,
     TrainSettings,
     log_odds,
     selection_frequency,
@@ -57,7 +56,7 @@ def one_resample(data: pd.DataFrame, features: list[str], sample: np.ndarray, se
     if trainable:
         steps = select_alk_features(X_boot, y_boot, settings)
         chosen = steps.selected
-        out["alk_chosen"] = SelectionSteps([], None, steps.variable_limit, chosen)  # without the LASSO path
+        out["alk_chosen"] = replace(steps, screened=[], lasso=None)  # the choice and its cap, not the LASSO path
     if chosen:
         fit = selection.logistic_fit(X_boot[chosen], y_boot)
         out["alk_apparent"] = stats.auc_ci(y_boot, log_odds(fit, X_boot, chosen))[0]
@@ -70,7 +69,7 @@ def one_resample(data: pd.DataFrame, features: list[str], sample: np.ndarray, se
     if frame["event"].sum() >= 10:
         steps = select_dfs_features(frame, names, settings)
         chosen = steps.selected
-        out["dfs_chosen"] = SelectionSteps([], None, steps.variable_limit, chosen)
+        out["dfs_chosen"] = replace(steps, screened=[], lasso=None)
         if chosen:
             fit = selection.cox_fit(frame, chosen)
             out["dfs_apparent"] = stats.harrell_c(frame["time"], frame["event"], frame[chosen].to_numpy() @ fit.params)
