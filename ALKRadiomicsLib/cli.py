@@ -32,7 +32,7 @@ from .io import check_ct, dicom_source, load_case, read_image
 from .model import bundled_model_path, model_to_json
 from .model.reference import build_model, published_feature_names, reference_features
 from .model_guard import load_model_file
-from .outputs import recover, refuse_existing, write_together
+from .outputs import Manifest, check_manifest, recover, refuse_existing, write_together
 from .phi import recorded_path
 from .report.dicom import require_dicom
 from .scoring import score_case
@@ -164,6 +164,15 @@ def _parser() -> argparse.ArgumentParser:
     batch_parser.add_argument("--serial", action="store_true", help="no Dask: one case after another here")
     batch_parser.add_argument("--cache", metavar="DIR", help="per-case cache folder (default: OUT.cache)")
     batch_parser.set_defaults(run=_run_batch)
+
+    verify_parser = commands.add_parser(
+        "verify-outputs", help="check that a result's JSON and the files written with it are one set",
+        description="A command's JSON output (score, segment, validate, train) is written last and lists the "
+                    "files written with it and their sha256 (output_set). This checks each is present and "
+                    "unchanged: what a PACS pickup or a script should do before it takes the files.",
+    )
+    verify_parser.add_argument("manifest", metavar="FILE.json", help="the JSON written with the other outputs")
+    verify_parser.set_defaults(run=_run_verify_outputs)
 
     for name, help_text in (("validate", "external validation of a model file on a cohort"),
                             ("recalibrate", "refit standardization, intercepts and cutoff on a cohort")):
@@ -340,9 +349,8 @@ def _run_segment(args: argparse.Namespace) -> int:
     result = segment_nodule(image, seed_to_lps(args.seed, args.seed_space))
     files: dict[Path, object] = {out: lambda path: sitk.WriteImage(result.mask, str(path), True)}
     if qa is not None:
-        files[qa] = json.dumps({"image": recorded_path(args.image, args.include_phi),
-                                "mask": str(out) if args.include_phi else out.name, **result.to_dict()},
-                               indent=2, allow_nan=False) + "\n"
+        files[qa] = Manifest({"image": recorded_path(args.image, args.include_phi),
+                              "mask": str(out) if args.include_phi else out.name, **result.to_dict()})
     write_together(files, overwrite=args.overwrite)
     review = result.review
     print(f"Outline written to {out}: {review.volume_mm3:.0f} mm3, longest axial diameter "
@@ -365,6 +373,12 @@ def _run_batch(args: argparse.Namespace) -> int:
                         serial=args.serial, cache_dir=args.cache, progress=progress_bar)
     print(f"{summary.cases} cases -> {out}: {summary.computed} computed, {summary.from_cache} from the cache, "
           f"{summary.errors} with errors (see the error column)")
+    return 0
+
+
+def _run_verify_outputs(args: argparse.Namespace) -> int:
+    checked = check_manifest(args.manifest)
+    print(f"{args.manifest} and the {len(checked)} file(s) written with it are one set: {', '.join(checked)}")
     return 0
 
 
@@ -391,9 +405,9 @@ def _write_validation(results: dict, models: dict, data, report, json_out, title
     document = {"cohort": cohort, **{label: result.to_dict() for label, result in results.items()}}
     if notes:
         document["notes"] = notes
-    files = {json_out: json.dumps(document, indent=2, default=float) + "\n"} if json_out is not None else {}
-    if pdf is not None:
-        files[report] = pdf
+    files: dict = {report: pdf} if pdf is not None else {}
+    if json_out is not None:
+        files[json_out] = (Manifest(document, _report_json) if files else _report_json(document))
     if files:
         write_together(files, overwrite=True)  # the report and its numbers: both or neither
     for label, result in results.items():
@@ -508,11 +522,15 @@ def _run_train(args: argparse.Namespace) -> int:
                                                sha256=hashlib.sha256(model_text.encode("utf-8")).hexdigest()))
     pdf = training_pdf(training)
     # The model, its report and the report's numbers: all three or none.
-    write_together({out: model_text, json_out: json.dumps(training.to_dict(), indent=2, default=float) + "\n",
-                    report: pdf}, overwrite=True)
+    write_together({out: model_text, report: pdf, json_out: Manifest(training.to_dict(), _report_json)},
+                   overwrite=True)
     print("\n".join(summary_lines(training)))
     print(f"model written to {out}; report to {report} and {json_out}")
     return 0
+
+
+def _report_json(document: dict) -> str:
+    return json.dumps(document, indent=2, default=float) + "\n"
 
 
 def feature_columns(path: str) -> list[str]:

@@ -7,13 +7,12 @@ first, then all are moved into place together (or none are).
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping
 from pathlib import Path
 
 from .guard import refuse_outputs_onto_inputs
 from .io import Case
-from .outputs import existing_outputs, refuse_existing, write_together
+from .outputs import Manifest, existing_outputs, refuse_existing, write_together
 from .phi import recorded_path
 from .scoring import CaseResult
 
@@ -38,14 +37,14 @@ def case_document(result: CaseResult, case: Case, *, case_id: str | None = None,
 
 
 def render_outputs(result: CaseResult, case: Case, targets: Mapping[str, Path], *, case_id: str | None = None,
-                   include_phi: bool = False, deidentify_dicom: bool = False) -> dict[Path, bytes]:
+                   include_phi: bool = False, deidentify_dicom: bool = False) -> dict[Path, bytes | Manifest]:
     """Every requested output's bytes, by path (nothing is written). DICOM SR and SEG carry the patient's
-    identifiers, as DICOM does, unless ``deidentify_dicom``."""
-    files: dict[Path, bytes] = {}
+    identifiers, as DICOM does, unless ``deidentify_dicom``. With other outputs beside it, the JSON is the
+    set's :class:`~ALKRadiomicsLib.outputs.Manifest`: written last, with their checksums."""
+    files: dict[Path, bytes | Manifest] = {}
+    document = None
     if targets.get("json") is not None:
         document = case_document(result, case, case_id=case_id, include_phi=include_phi)
-        text = json.dumps(document, indent=2, allow_nan=False) + "\n"
-        files[Path(targets["json"])] = text.encode("utf-8")
     if targets.get("report") is not None or targets.get("html") is not None:
         from .report import render_html, render_pdf, report_content
 
@@ -67,6 +66,9 @@ def render_outputs(result: CaseResult, case: Case, targets: Mapping[str, Path], 
             if deidentify_dicom:
                 deidentify(dataset, case_id or "ANONYMOUS")
             files[path] = dataset_bytes(dataset)
+    if document is not None:
+        manifest = Manifest(document)
+        files[Path(targets["json"])] = manifest if files else manifest.dumps(document).encode("utf-8")
     return files
 
 

@@ -145,6 +145,7 @@ def test_panel_export_writes_the_json_the_command_line_writes(scene, sample_data
     assert main(["score", "--image", str(sample_data / "lung1_image.nrrd"), "--mask", str(mask_path), "--hla", "40",
                  "--pdl1", "60", "--case-id", "x", "--json", str(tmp_path / "cli.json")]) == 0
     panel, cli = (json.loads((tmp_path / name).read_text()) for name in ("panel.json", "cli.json"))
+    assert [f["file"] for f in panel.pop("output_set")["files"]] == ["panel.pdf"]  # the set the panel wrote
     for document in (panel, cli):
         document["case"].pop("image"), document["case"].pop("mask")
         document["model"].pop("path")

@@ -14,6 +14,7 @@ cost a whole run. Every child is a real process killed by the kernel.
 from __future__ import annotations
 
 import json
+import os
 import random
 import subprocess
 import sys
@@ -179,3 +180,61 @@ def _host() -> str:
     from ALKRadiomicsLib.atomic import host_name
 
     return host_name()
+
+
+class _Killed(BaseException):
+    """Stands for SIGKILL inside the commit: nothing after it runs, no cleanup."""
+
+
+def test_a_reader_never_sees_a_manifest_whose_set_is_mixed(tmp_path, monkeypatch):
+    """Killed at every step of the commit (issue 21, item 8: a new r.json beside the old r.pdf, 1 in 16 kills):
+    whenever the JSON is there, the files it lists are the ones written with it; the next run finishes the set."""
+    from ALKRadiomicsLib import outputs
+    from ALKRadiomicsLib.outputs import Manifest, check_manifest, write_together
+
+    folder = tmp_path / "out"
+    folder.mkdir()
+    paths = {"pdf": folder / "r.pdf", "html": folder / "r.html", "dcm": folder / "r_SR.dcm", "json": folder / "r.json"}
+
+    def outputs_of(run: str) -> dict:
+        return {paths["pdf"]: f"pdf of {run}", paths["html"]: f"html of {run}", paths["dcm"]: f"sr of {run}".encode(),
+                paths["json"]: Manifest({"run": run})}
+
+    write_together(outputs_of("old"), overwrite=True)
+    assert sorted(check_manifest(paths["json"])) == ["r.html", "r.pdf", "r_SR.dcm"]
+    real_replace, real_unlink = os.replace, Path.unlink
+    for step in range(1, 10):  # the journal's rename (the commit point), 4 removals of the old files, 4 renames
+        count = [0]
+        previous = json.loads(paths["json"].read_text())["run"]
+
+        def tick():
+            count[0] += 1
+            if count[0] == step:
+                raise _Killed
+
+        monkeypatch.setattr(outputs.os, "replace", lambda a, b: (tick(), real_replace(a, b)))
+        monkeypatch.setattr(outputs.Path, "unlink", lambda self, missing_ok=False: (tick(), real_unlink(self, missing_ok)))
+        with pytest.raises(_Killed):
+            write_together(outputs_of(f"new {step}"), overwrite=True)
+        monkeypatch.undo()
+        if paths["json"].exists():  # a reader that waits for the manifest and checks it takes only a whole set
+            check_manifest(paths["json"])
+            run = json.loads(paths["json"].read_text())["run"]
+            assert paths["pdf"].read_text() == f"pdf of {run}"
+        recover(folder)
+        assert json.loads(paths["json"].read_text())["run"] == (previous if step == 1 else f"new {step}")
+        check_manifest(paths["json"])
+        assert sorted(p.name for p in folder.iterdir()) == ["r.html", "r.json", "r.pdf", "r_SR.dcm"]
+
+
+def test_verify_outputs_names_a_file_replaced_by_another_run(tmp_path, capsys):
+    from ALKRadiomicsLib.outputs import Manifest, write_together
+
+    json_path, pdf = tmp_path / "r.json", tmp_path / "r.pdf"
+    write_together({pdf: b"%PDF one", json_path: Manifest({"run": 1})}, overwrite=False)
+    assert main(["verify-outputs", str(json_path)]) == 0
+    assert "r.pdf" in capsys.readouterr().out
+    pdf.write_bytes(b"%PDF two")
+    assert main(["verify-outputs", str(json_path)]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "r.pdf differs" in err[0]
