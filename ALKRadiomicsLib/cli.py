@@ -344,8 +344,7 @@ def _run_segment(args: argparse.Namespace) -> int:
     out = _output_path(args.out, MASK_SUFFIXES)
     qa = _output_path(args.json, (".json",)) if args.json else None
     _case_outputs({"--out": args.out, "--json": args.json}, args.overwrite)
-    image = read_image(args.image, series_uid=args.series_uid)
-    check_ct(image)
+    image = check_ct(read_image(args.image, series_uid=args.series_uid))
     result = segment_nodule(image, seed_to_lps(args.seed, args.seed_space))
     files: dict[Path, object] = {out: lambda path: sitk.WriteImage(result.mask, str(path), True)}
     if qa is not None:

@@ -16,17 +16,15 @@ import SimpleITK as sitk
 
 from .dicom_series import check_folder_entries, check_series_geometry, check_unreadable
 from .errors import InputError, MissingDependencyError
-from .headers import check_regular_file, data_files
-from .limits import check_hu_range, check_outline_volume, check_voxel_count
+from .headers import check_complete, check_regular_file, data_files
+from .hounsfield import check_ct
+from .limits import check_outline_volume, check_voxel_count
 
 logger = logging.getLogger(__name__)
 
 # Geometry must agree to this many mm (origin) or this fraction (spacing, direction); the
 # same order as SimpleITK's own default coordinate tolerance, relative to the voxel size.
 GEOMETRY_TOLERANCE = 1e-4
-
-# A chest CT in Hounsfield units always holds air or lung parenchyma well below this value.
-LOWEST_HU_EXPECTED_BELOW = -100.0
 
 
 def read_image(path: str | os.PathLike, *, series_uid: str | None = None) -> sitk.Image:
@@ -104,12 +102,19 @@ def _read_file(path: Path, what: str) -> sitk.Image:
     try:
         reader.ReadImageInformation()
         check_voxel_count(reader.GetSize(), f"{what} {path}")
+        check_complete(path, what, int(np.prod(reader.GetSize(), dtype=np.int64)) * reader.GetNumberOfComponents(),
+                       _component_bytes(reader.GetPixelID()))
         return reader.Execute()
     except RuntimeError as err:
         raise InputError(
             f"Cannot read {what} {path}: {_first_line(err)}. Use NRRD, NIfTI (.nii/.nii.gz), MHA "
             "or a DICOM folder."
         ) from None
+
+
+def _component_bytes(pixel_id: int) -> int:
+    """Bytes of one component of a voxel of this SimpleITK pixel type."""
+    return sitk.Image([1, 1], pixel_id).GetSizeOfPixelComponent()
 
 
 def _check_volume(image: sitk.Image, path: Path, what: str) -> None:
@@ -128,25 +133,6 @@ def _check_volume(image: sitk.Image, path: Path, what: str) -> None:
     if not np.allclose(direction.T @ direction, np.eye(3), atol=1e-3):
         raise InputError(f"The {what} {path} has a sheared (non-orthogonal) direction matrix; a CT's axes are at "
                          "right angles. Resample it to an orthogonal grid.")
-
-
-def check_ct(image: sitk.Image) -> None:
-    """Check that ``image`` looks like CT in HU with finite voxels."""
-    array = sitk.GetArrayViewFromImage(image)
-    if np.issubdtype(array.dtype, np.floating) and not np.isfinite(array).all():
-        count = int((~np.isfinite(array)).sum())
-        raise InputError(
-            f"The image has {count} NaN or infinite voxels; fix or replace them (e.g. with -1024 HU) "
-            "before scoring."
-        )
-    lowest = float(array.min())
-    check_hu_range(lowest, float(array.max()))
-    if lowest > LOWEST_HU_EXPECTED_BELOW:
-        raise InputError(
-            f"The image does not look like CT in Hounsfield units: its lowest voxel is {lowest:g}, "
-            "but a chest CT contains air and lung below -100 HU. Give the original CT (with its "
-            "rescale slope/intercept applied), not an MR, PET or normalised image."
-        )
 
 
 def select_label(mask: sitk.Image, label: int | None) -> int:
@@ -278,8 +264,8 @@ def dicom_source_from_files(files: list[str]) -> DicomSource | None:
 
 def make_case(image: sitk.Image, mask: sitk.Image, *, label: int | None = None, image_path: str = "",
               mask_path: str = "", dicom: DicomSource | None = None) -> Case:
-    """Validate an image and mask already in memory (e.g. from Slicer) as one case."""
-    check_ct(image)
+    """Validate an image and mask already in memory (e.g. from Slicer) as one case; the CT as 16-bit HU."""
+    image = check_ct(image)
     check_same_grid(image, mask)
     label = select_label(mask, label)
     check_outline_volume(int(np.count_nonzero(sitk.GetArrayViewFromImage(mask) == label)),

@@ -67,8 +67,7 @@ class NoduleLogic:
 
         if volume_node is None:
             raise InputError("Select the CT volume.")
-        image = mrml.image_from_volume_node(volume_node)
-        check_ct(image)
+        image = check_ct(mrml.image_from_volume_node(volume_node))
         result = segment_nodule(image, seed_to_lps(self.seed_ras(seed_node), "ras"))
         segmentation_node.SetReferenceImageGeometryParameterFromVolumeNode(volume_node)
         return mrml.segment_from_mask(segmentation_node, result.mask, "Nodule")

@@ -52,8 +52,7 @@ class CaseSession:
     # -- the CT -----------------------------------------------------------------------------------
     def load(self, path: str | Path, name: str) -> None:
         """Read and vet the CT (nothing in the scene changes if it is refused), then show it alone."""
-        image = io.read_image(path)
-        io.check_ct(image)
+        image = io.check_ct(io.read_image(path))
         # A DICOM folder: its files travel with the case, so that the SR and SEG can reference the series.
         files = list(io.dicom_series_in(path).popitem()[1]) if Path(path).is_dir() else None
         self._clear()
