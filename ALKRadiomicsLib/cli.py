@@ -28,7 +28,8 @@ from .errors import ALKRadiomicsError, InputError
 from .export import OUTPUT_NAMES, render_outputs
 from .features import extract
 from .guard import refuse_outputs_onto_inputs
-from .io import check_ct, dicom_source, load_case, read_image
+from .io import check_ct, dicom_source, load_case, read_image, stored_size
+from .limits import DEFAULT_MEMORY_LIMIT, MEMORY_LIMIT_VARIABLE, check_memory, parse_memory, set_memory_limit
 from .model import bundled_model_path, model_to_json
 from .model.reference import build_model, published_feature_names, reference_features
 from .model_guard import load_model_file
@@ -51,6 +52,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     logging.basicConfig(level=logging.DEBUG if args.verbose else logging.WARNING,
                         format="%(levelname)s %(name)s: %(message)s")
     try:
+        if getattr(args, "memory_limit", None) is not None:
+            set_memory_limit(parse_memory(args.memory_limit))
         return args.run(args)
     except ALKRadiomicsError as err:
         print(f"alk-radiomics: error: {err}", file=sys.stderr)
@@ -146,6 +149,7 @@ def _parser() -> argparse.ArgumentParser:
                                 help="record the input paths in full in the JSON (default: file names only, a hash "
                                      "for a folder)")
     _add_overwrite_argument(segment_parser)
+    _add_memory_argument(segment_parser)
     segment_parser.set_defaults(run=_run_segment)
 
     batch_parser = commands.add_parser(
@@ -271,7 +275,15 @@ def _case_outputs(outputs: dict[str, str | None], overwrite: bool) -> None:
     refuse_existing(outputs, overwrite)
 
 
+def _add_memory_argument(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--memory-limit", metavar="SIZE",
+                        help="refuse, before reading, inputs whose estimated peak memory exceeds SIZE (e.g. 6G; "
+                             f"default ${MEMORY_LIMIT_VARIABLE} or {DEFAULT_MEMORY_LIMIT // 2**30}G, which fits an "
+                             "8 GB workstation)")
+
+
 def _add_case_arguments(parser: argparse.ArgumentParser) -> None:
+    _add_memory_argument(parser)
     parser.add_argument("--image", required=True, help="CT: .nrrd, .nii(.gz), .mha or a DICOM series folder")
     parser.add_argument("--mask", required=True, help="nodule label map on the CT's grid")
     parser.add_argument("--label", type=int, help="label value of the nodule in a multi-label mask")
@@ -323,7 +335,8 @@ def _run_score(args: argparse.Namespace) -> int:
     for option in ("dicom_sr", "dicom_seg"):
         if outputs[option] is not None:
             require_dicom(dicom, "--" + option.replace("_", "-"))
-    case = load_case(args.image, args.mask, label=args.label, series_uid=args.series_uid)
+    case = load_case(args.image, args.mask, label=args.label, series_uid=args.series_uid,
+                     dicom_outputs=outputs["dicom_sr"] is not None or outputs["dicom_seg"] is not None)
     result = score_case(case, model=model, hla=hla, pdl1=pdl1, n_stage=args.n_stage, prevalence=args.prevalence,
                         outline_uncertainty=args.outline_uncertainty)
 
@@ -344,6 +357,8 @@ def _run_segment(args: argparse.Namespace) -> int:
     out = _output_path(args.out, MASK_SUFFIXES)
     qa = _output_path(args.json, (".json",)) if args.json else None
     _case_outputs({"--out": args.out, "--json": args.json}, args.overwrite)
+    voxels, stored = stored_size(args.image)
+    check_memory(f"Segmenting {Path(args.image).name}", image=(voxels, stored), mask=(voxels, 1))
     image = check_ct(read_image(args.image, series_uid=args.series_uid))
     result = segment_nodule(image, seed_to_lps(args.seed, args.seed_space))
     files: dict[Path, object] = {out: lambda path: sitk.WriteImage(result.mask, str(path), True)}

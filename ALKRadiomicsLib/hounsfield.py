@@ -41,7 +41,8 @@ LOWEST_HU_EXPECTED_BELOW = -100.0  # a chest CT in HU always holds air or lung b
 SLAB = 32  # slices per pass: temporaries stay small whatever the CT's size
 
 
-def _slabs(array: np.ndarray):
+def slabs(array: np.ndarray):
+    """The array a few slices at a time (a whole-volume temporary would double the memory)."""
     for start in range(0, array.shape[0], SLAB):
         yield array[start:start + SLAB]
 
@@ -50,13 +51,13 @@ def _whole_int16(image: sitk.Image) -> sitk.Image:
     """The image as 16-bit integers, refused unless every voxel is a finite whole number within the HU range."""
     array = sitk.GetArrayViewFromImage(image)
     if np.issubdtype(array.dtype, np.floating):
-        bad = sum(int(np.count_nonzero(~np.isfinite(slab))) for slab in _slabs(array))
+        bad = sum(int(np.count_nonzero(~np.isfinite(slab))) for slab in slabs(array))
         if bad:
             raise InputError(f"The image has {bad} NaN or infinite voxels; fix or replace them (e.g. with -1024 HU) "
                              "before scoring.")
     check_hu_range(float(array.min()), float(array.max()))
     if np.issubdtype(array.dtype, np.floating):
-        for slab in _slabs(array):
+        for slab in slabs(array):
             fraction = np.modf(slab)[0]
             if fraction.any():
                 example = float(slab.flat[int(np.flatnonzero(fraction)[0])])
@@ -80,7 +81,7 @@ def check_ct(image: sitk.Image) -> sitk.Image:
             "contains air and lung below -100 HU. Give the original CT (with its rescale slope/intercept applied), "
             "not an MR, PET or normalised image.")
     counts = np.zeros(4, dtype=np.int64)  # at lowest, at highest, air/lung, outside the scanner's range
-    for slab in _slabs(array):
+    for slab in slabs(array):
         counts += (np.count_nonzero(slab == lowest), np.count_nonzero(slab == highest),
                    np.count_nonzero((slab >= AIR_LUNG_HU[0]) & (slab <= AIR_LUNG_HU[1])),
                    np.count_nonzero((slab < SCANNER_HU[0]) | (slab > SCANNER_HU[1])))

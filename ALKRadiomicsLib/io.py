@@ -17,14 +17,15 @@ import SimpleITK as sitk
 from .dicom_series import check_folder_entries, check_series_geometry, check_unreadable
 from .errors import InputError, MissingDependencyError
 from .headers import check_complete, check_regular_file, data_files
-from .hounsfield import check_ct
-from .limits import check_outline_volume, check_voxel_count
+from .hounsfield import SLAB, check_ct, slabs
+from .limits import check_memory, check_outline_volume, check_voxel_count
 
 logger = logging.getLogger(__name__)
 
 # Geometry must agree to this many mm (origin) or this fraction (spacing, direction); the
 # same order as SimpleITK's own default coordinate tolerance, relative to the voxel size.
 GEOMETRY_TOLERANCE = 1e-4
+RESAMPLED_PAD = 5  # voxels of the 1 mm grid pyradiomics adds around the outline's box (padDistance)
 
 
 def read_image(path: str | os.PathLike, *, series_uid: str | None = None) -> sitk.Image:
@@ -32,9 +33,7 @@ def read_image(path: str | os.PathLike, *, series_uid: str | None = None) -> sit
 
     ``series_uid`` picks one series from a DICOM folder that holds several.
     """
-    path = Path(path)
-    if not path.exists():
-        raise InputError(f"Image not found: {path} does not exist; check the path.")
+    path = _existing(path, "image")
     image = _read_dicom_folder(path, series_uid) if path.is_dir() else _read_file(path, "image")
     _check_volume(image, path, "image")
     return image
@@ -42,12 +41,17 @@ def read_image(path: str | os.PathLike, *, series_uid: str | None = None) -> sit
 
 def read_mask(path: str | os.PathLike) -> sitk.Image:
     """Read a label file (NRRD, NIfTI, MHA, or a DICOM folder) as an integer image."""
-    path = Path(path)
-    if not path.exists():
-        raise InputError(f"Mask not found: {path} does not exist; check the path.")
+    path = _existing(path, "mask")
     mask = _read_dicom_folder(path, None) if path.is_dir() else _read_file(path, "mask")
     _check_volume(mask, path, "mask")
     return mask
+
+
+def _existing(path: str | os.PathLike, what: str) -> Path:
+    path = Path(path)
+    if not path.exists():
+        raise InputError(f"{what.capitalize()} not found: {path} does not exist; check the path.")
+    return path
 
 
 def dicom_series_in(folder: str | os.PathLike) -> dict[str, list[str]]:
@@ -93,28 +97,61 @@ def _chosen_series(folder: Path, series: dict[str, list[str]], series_uid: str |
 
 
 def _read_file(path: Path, what: str) -> sitk.Image:
-    # The file, every data file its header names, and the size it claims are checked before
-    # ITK reads a voxel: a header may point at /dev/zero or claim 1500^3 voxels.
+    reader = _checked_header(path, what)
+    try:
+        return reader.Execute()
+    except RuntimeError as err:
+        raise _unreadable(path, what, err) from None
+
+
+def _checked_header(path: Path, what: str) -> sitk.ImageFileReader:
+    """The file's header read, once the file, every data file it names, the size it claims and the bytes that
+    follow are checked: a header may point at /dev/zero, claim 1500^3 voxels or be cut short."""
     check_regular_file(path, what)
     data_files(path, what)
     reader = sitk.ImageFileReader()
     reader.SetFileName(str(path))
     try:
         reader.ReadImageInformation()
-        check_voxel_count(reader.GetSize(), f"{what} {path}")
-        check_complete(path, what, int(np.prod(reader.GetSize(), dtype=np.int64)) * reader.GetNumberOfComponents(),
-                       _component_bytes(reader.GetPixelID()))
-        return reader.Execute()
     except RuntimeError as err:
-        raise InputError(
-            f"Cannot read {what} {path}: {_first_line(err)}. Use NRRD, NIfTI (.nii/.nii.gz), MHA "
-            "or a DICOM folder."
-        ) from None
+        raise _unreadable(path, what, err) from None
+    check_voxel_count(reader.GetSize(), f"{what} {path}")
+    voxels, stored = _stored(reader.GetSize(), reader.GetNumberOfComponents(), reader.GetPixelID())
+    check_complete(path, what, voxels, stored)
+    return reader
 
 
-def _component_bytes(pixel_id: int) -> int:
-    """Bytes of one component of a voxel of this SimpleITK pixel type."""
-    return sitk.Image([1, 1], pixel_id).GetSizeOfPixelComponent()
+def _unreadable(path: Path, what: str, err: RuntimeError) -> InputError:
+    return InputError(f"Cannot read {what} {path}: {_first_line(err)}. Use NRRD, NIfTI (.nii/.nii.gz), MHA or a "
+                      "DICOM folder.")
+
+
+def _stored(size, components: int, pixel_id: int) -> tuple[int, int]:
+    """(voxels, bytes per voxel) of a volume of this size and SimpleITK pixel type."""
+    voxels = int(np.prod([int(n) for n in size], dtype=np.int64))
+    return voxels, components * sitk.Image([1, 1], pixel_id).GetSizeOfPixelComponent()
+
+
+def stored_size(path: str | os.PathLike, what: str = "image") -> tuple[int, int]:
+    """(voxels, bytes per voxel as read) of an image file or DICOM folder, from headers alone (for the memory
+    budget): a folder counts each of its files as a slice of its first readable slice's size and type."""
+    path = _existing(path, what)
+    if not path.is_dir():
+        reader = _checked_header(path, what)
+        return _stored(reader.GetSize(), reader.GetNumberOfComponents(), reader.GetPixelID())
+    check_folder_entries(path)
+    files = [entry.path for entry in os.scandir(path) if entry.is_file()]
+    reader = sitk.ImageFileReader()
+    reader.SetImageIO("GDCMImageIO")
+    for file in files[:50]:  # past a DICOMDIR or a stray file
+        reader.SetFileName(file)
+        try:
+            reader.ReadImageInformation()
+        except RuntimeError:
+            continue
+        voxels, stored = _stored(reader.GetSize(), reader.GetNumberOfComponents(), reader.GetPixelID())
+        return voxels * len(files), stored
+    return 0, 0  # nothing readable: reading the folder refuses it with the reason
 
 
 def _check_volume(image: sitk.Image, path: Path, what: str) -> None:
@@ -137,7 +174,11 @@ def _check_volume(image: sitk.Image, path: Path, what: str) -> None:
 
 def select_label(mask: sitk.Image, label: int | None) -> int:
     """Return the label to use: ``label`` if present, else the mask's only label."""
-    present = [int(v) if float(v).is_integer() else float(v) for v in labels_in(mask)]
+    return _chosen_label(label_counts(mask), label)
+
+
+def _chosen_label(counts: dict[int | float, int], label: int | None) -> int:
+    present = sorted(counts)
     if not present:
         raise InputError("The mask is empty (no voxel is labelled); segment the nodule first.")
     if any(not isinstance(v, int) for v in present):
@@ -153,14 +194,41 @@ def select_label(mask: sitk.Image, label: int | None) -> int:
     return label
 
 
-def labels_in(mask: sitk.Image) -> np.ndarray:
-    """The distinct nonzero values of a mask, ascending."""
+def label_counts(mask: sitk.Image) -> dict[int | float, int]:
+    """The voxels of each nonzero value of a mask (integers as int), counted a slab at a time so that no
+    temporary grows with the CT (a whole-mask bincount cast a 157 M-voxel mask to 1.2 GB of int64)."""
     array = sitk.GetArrayViewFromImage(mask)
-    if np.issubdtype(array.dtype, np.integer) and array.min() >= 0 and array.max() < 2**16:
-        values = np.flatnonzero(np.bincount(array.ravel()))  # much faster than sorting a CT-sized mask
-    else:
-        values = np.unique(array)
-    return values[values != 0]
+    counts: dict[int | float, int] = {}
+    for slab in slabs(array):
+        if np.issubdtype(slab.dtype, np.integer) and slab.min() >= 0 and slab.max() < 2**16:
+            histogram = np.bincount(slab.ravel())  # much faster than sorting
+            values = np.flatnonzero(histogram)
+            found = histogram[values]
+        else:
+            values, found = np.unique(slab, return_counts=True)
+        for value, count in zip(values.tolist(), found.tolist(), strict=True):
+            key = int(value) if float(value).is_integer() else float(value)
+            counts[key] = counts.get(key, 0) + count
+    counts.pop(0, None)
+    return counts
+
+
+def outline_box(mask: sitk.Image, label: int) -> tuple[np.ndarray, np.ndarray]:
+    """Lower index and size, both (z, y, x), of the box holding every voxel of ``label``, a slab at a time."""
+    array = sitk.GetArrayViewFromImage(mask)
+    planes, rows, columns = [], np.zeros(array.shape[1], bool), np.zeros(array.shape[2], bool)
+    for start, slab in zip(range(0, array.shape[0], SLAB), slabs(array), strict=True):
+        hits = slab == label
+        in_plane = hits.any(axis=(1, 2))
+        if in_plane.any():
+            planes.extend(start + np.flatnonzero(in_plane))
+            rows |= hits.any(axis=(0, 2))
+            columns |= hits.any(axis=(0, 1))
+    if not planes:
+        raise InputError(f"Label {label} is not in the mask.")
+    lower = np.array([planes[0], np.flatnonzero(rows)[0], np.flatnonzero(columns)[0]])
+    upper = np.array([planes[-1], np.flatnonzero(rows)[-1], np.flatnonzero(columns)[-1]])
+    return lower, upper - lower + 1
 
 
 def check_same_grid(image: sitk.Image, mask: sitk.Image) -> None:
@@ -223,12 +291,15 @@ class Case:
 
 
 def load_case(image_path: str | os.PathLike, mask_path: str | os.PathLike, *, label: int | None = None,
-              series_uid: str | None = None) -> Case:
-    """Read and validate a CT and its mask (DESIGN section 7); nothing is modified."""
-    image = read_image(image_path, series_uid=series_uid)
+              series_uid: str | None = None, dicom_outputs: bool = False) -> Case:
+    """Read and validate a CT and its mask (DESIGN section 7); nothing is modified. Refused before a voxel is
+    read when the command would exceed the memory budget (``dicom_outputs``: SR and SEG will be built)."""
+    check_memory(f"Scoring {Path(image_path).name}", image=stored_size(image_path),
+                 mask=stored_size(mask_path, "mask"), dicom_outputs=dicom_outputs)
+    image = check_ct(read_image(image_path, series_uid=series_uid))  # as int16 before the mask is read
     mask = read_mask(mask_path)
-    return make_case(image, mask, label=label, image_path=str(image_path), mask_path=str(mask_path),
-                     dicom=dicom_source(image_path, series_uid))
+    return _vetted_case(image, mask, label=label, image_path=str(image_path), mask_path=str(mask_path),
+                        dicom=dicom_source(image_path, series_uid))
 
 
 def dicom_source(path: str | os.PathLike, series_uid: str | None = None) -> DicomSource | None:
@@ -265,9 +336,20 @@ def dicom_source_from_files(files: list[str]) -> DicomSource | None:
 def make_case(image: sitk.Image, mask: sitk.Image, *, label: int | None = None, image_path: str = "",
               mask_path: str = "", dicom: DicomSource | None = None) -> Case:
     """Validate an image and mask already in memory (e.g. from Slicer) as one case; the CT as 16-bit HU."""
-    image = check_ct(image)
+    return _vetted_case(check_ct(image), mask, label=label, image_path=image_path, mask_path=mask_path, dicom=dicom)
+
+
+def _vetted_case(image: sitk.Image, mask: sitk.Image, *, label: int | None, image_path: str, mask_path: str,
+                 dicom: DicomSource | None) -> Case:
+    """The case of a CT that passed :func:`check_ct` and its mask; refused when the features of the outline's
+    box would exceed the memory budget (two specks at opposite corners make a box of the whole CT)."""
     check_same_grid(image, mask)
-    label = select_label(mask, label)
-    check_outline_volume(int(np.count_nonzero(sitk.GetArrayViewFromImage(mask) == label)),
-                         float(np.prod(mask.GetSpacing())))
+    counts = label_counts(mask)
+    label = _chosen_label(counts, label)
+    check_outline_volume(counts[label], float(np.prod(mask.GetSpacing())))
+    lower, size = outline_box(mask, label)
+    box_mm = size * np.array(mask.GetSpacing())[::-1]
+    check_memory("Computing the features of this outline", image=_stored(image.GetSize(), 1, image.GetPixelID()),
+                 mask=_stored(mask.GetSize(), 1, mask.GetPixelID()),
+                 box_voxels=int(np.prod(np.ceil(box_mm) + 2 * RESAMPLED_PAD + 1)))
     return Case(image=image, mask=mask, label=label, image_path=image_path, mask_path=mask_path, dicom=dicom)

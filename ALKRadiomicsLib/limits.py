@@ -76,3 +76,71 @@ def check_outline_volume(voxels: int, voxel_mm3: float) -> None:
             f"{limit / 1000:.0f} cm3); check that the mask marks the nodule, not the lung or the whole CT. Set "
             f"{MAX_OUTLINE_VARIABLE} to raise the limit."
         )
+
+
+# -- the memory budget ----------------------------------------------------------------------------
+# A command's peak memory is estimated from the headers before any voxel is read, and again from the
+# outline's box before the features are computed; above the budget it is refused, not started (a
+# 512 x 512 x 2048 CT within the voxel limit peaked at 5.8 GB: an 8 GB workstation dies). The default
+# leaves an 8 GB workstation room for its system and a viewer.
+DEFAULT_MEMORY_LIMIT = 4 * 2**30
+MEMORY_LIMIT_VARIABLE = "ALK_RADIOMICS_MEMORY_LIMIT"
+# Measured (Testing/benchmarks/bench_memory.py): the interpreter with numpy, scipy, SimpleITK, matplotlib and
+# the report's fonts; the feature extraction per voxel of the outline's box on the 1 mm grid, and its floor.
+BASE_BYTES = 400 * 2**20
+EXTRACTION_BYTES, EXTRACTION_BYTES_PER_BOX_VOXEL = 64 * 2**20, 128
+_memory_limit: int | None = None  # set by --memory-limit
+
+
+def parse_memory(text: str, where: str = "--memory-limit") -> int:
+    """Bytes from '4G', '4GB', '4096M', '4GiB' (powers of 1024); a bare number is in GB."""
+    import re
+
+    match = re.fullmatch(r"\s*([0-9]*\.?[0-9]+)\s*([KMGT]?)(i?B)?\s*", text or "", re.IGNORECASE)
+    value = float(match[1]) if match else 0.0
+    if not match or not 0 < value < 1e6:
+        raise InputError(f"{where} {text!r} is not a size; give e.g. 4G, 6GB or 8000M.")
+    unit = (match[2] or "G").upper()
+    return int(value * 1024 ** "BKMGT".index(unit))
+
+
+def set_memory_limit(limit: int | None) -> None:
+    global _memory_limit
+    _memory_limit = limit
+
+
+def memory_limit() -> int:
+    """The budget: --memory-limit, else $ALK_RADIOMICS_MEMORY_LIMIT, else 4 GiB."""
+    if _memory_limit is not None:
+        return _memory_limit
+    text = os.environ.get(MEMORY_LIMIT_VARIABLE, "")
+    return parse_memory(text, MEMORY_LIMIT_VARIABLE) if text else DEFAULT_MEMORY_LIMIT
+
+
+def estimated_peak(image: tuple[int, int] | None, mask: tuple[int, int] | None = None, *,
+                   dicom_outputs: bool = False, box_voxels: int = 0) -> int:
+    """The command's peak in bytes. Reading a volume may hold its file's type twice (ITK's NRRD reader
+    does for 64-bit voxels); the CT is then kept as int16; masks cost their own type plus two bytes of
+    temporaries per voxel; DICOM SEG and SR copy the series' pixels and the mask once more."""
+    image_voxels, image_stored = image or (0, 0)
+    mask_voxels, mask_stored = mask or (0, 0)
+    ct = 2 * image_voxels
+    phases = (image_voxels * max(2 * image_stored, image_stored + 2),  # reading, then the int16 copy
+              ct + 2 * mask_voxels * mask_stored,  # reading the mask
+              ct + mask_voxels * (mask_stored + 2))  # vetting, review and figures
+    peak = BASE_BYTES + max(phases)
+    if dicom_outputs:
+        peak += ct + 2 * mask_voxels
+    if box_voxels:
+        peak += EXTRACTION_BYTES + EXTRACTION_BYTES_PER_BOX_VOXEL * box_voxels
+    return peak
+
+
+def check_memory(what: str, **sizes) -> None:
+    """Refuse, before allocating, a command whose estimated peak exceeds the budget."""
+    peak, limit = estimated_peak(**sizes), memory_limit()
+    if peak > limit:
+        raise InputError(
+            f"{what} would need about {peak / 2**30:.1f} GB of memory, more than the budget of "
+            f"{limit / 2**30:.1f} GB; nothing was read. Give --memory-limit (or set {MEMORY_LIMIT_VARIABLE}) if "
+            "this machine has more, or a smaller CT or mask type (int16 CT, uint8 mask).")

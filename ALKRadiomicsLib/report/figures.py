@@ -12,6 +12,7 @@ import SimpleITK as sitk
 from scipy import ndimage
 
 from ..errors import MissingDependencyError
+from ..features.preprocess import label_bounding_box
 
 LUNG_WINDOW = (-1350.0, 150.0)  # width 1500, level -600 HU
 OUTLINE_COLOUR = "#ffd400"
@@ -36,8 +37,11 @@ def nodule_views(image: sitk.Image, mask: sitk.Image, label: int, *, field_mm: f
     ct = sitk.GetArrayViewFromImage(image)
     hits = sitk.GetArrayViewFromImage(mask) == label
     sz, sy, sx = image.GetSpacing()[::-1]
-    centre = np.round(ndimage.center_of_mass(hits)).astype(int)
-    extent = np.array([np.ptp(axis) + 1 for axis in np.nonzero(hits)]) * np.array([sz, sy, sx])
+    lower, size = (v[::-1] for v in label_bounding_box(hits))  # (z, y, x)
+    box = tuple(slice(int(a), int(a + n)) for a, n in zip(lower, size, strict=True))
+    # On the outline's box: center_of_mass on the whole mask makes a CT-sized float64 temporary.
+    centre = np.round(np.array(ndimage.center_of_mass(hits[box])) + lower).astype(int)
+    extent = size * np.array([sz, sy, sx])
     field = field_mm or float(np.clip(3.0 * extent.max(), 40.0, 160.0))
 
     def window(axis_length: int, centre_index: int, spacing: float) -> slice:
