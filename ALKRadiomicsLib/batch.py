@@ -2,7 +2,12 @@
 
 Every case's result goes to a cache file named by a key of its image, mask, label, settings
 and feature set as soon as it is computed, so a run that crashes or is killed resumes with only
-what is missing. Cases run on a Dask cluster (a local one with ``workers`` processes by
+what is missing. A cache folder may be shared, so an entry is a file this run did not write: each is
+sealed with an HMAC-SHA256 of its key and content under a secret of this user's
+(``$ALK_RADIOMICS_CACHE/cache-secret``, mode 0600, from :mod:`secrets`); an entry that is damaged,
+altered, non-finite, or filed under another key is computed again, and the summary says how many.
+
+Cases run on a Dask cluster (a local one with ``workers`` processes by
 default, or an existing scheduler's address); the output is the same as a serial run's: the
 same code computes each case, and rows are written in the cohort's order.
 """
@@ -11,10 +16,14 @@ from __future__ import annotations
 
 import csv
 import hashlib
+import hmac
 import io as text_io
 import json
 import logging
+import math
 import os
+import secrets
+import stat
 import sys
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
@@ -41,6 +50,7 @@ class BatchSummary:
     computed: int
     from_cache: int
     errors: int
+    rejected: int = 0  # cache entries that failed their check and were computed again
 
 
 def _fingerprint(path: str) -> str:
@@ -89,18 +99,27 @@ def run_batch(rows: list[CohortRow], out: str | os.PathLike, *, all_features: bo
     created = _open_cache(cache)
     recover(cache)  # .partial files of cache entries a killed run was writing
     keys = {row.id: cache_key(row, all_features) for row in rows}
-    results = {}
+    secret = cache_secret()
+    results, rejected = {}, []
     for row in rows:
-        cached = _read_cached(cache / f"{keys[row.id]}.json", row.id)
+        path = cache / f"{keys[row.id]}.json"
+        cached = _read_cached(path, keys[row.id], row.id, secret)
         if cached is not None:
             results[row.id] = cached
+        elif path.exists():
+            rejected.append(row.id)
+    if rejected:
+        logger.warning("%d cache entries failed their check (damaged, altered, or not written by this user and "
+                       "version): %s; computing those cases again", len(rejected),
+                       ", ".join(rejected[:3]) + (" ..." if len(rejected) > 3 else ""))
     todo = [row for row in rows if row.id not in results]
     from_cache = len(results)
     report = progress or (lambda done, total, errors: None)
     report(len(results), len(rows), sum(bool(r["error"]) for r in results.values()))
 
     def keep(result: dict) -> None:
-        write_text_atomic(cache / f"{keys[result['id']]}.json", json.dumps(result))
+        if all(math.isfinite(v) for v in result["features"].values()):  # a NaN is never kept: computed again
+            write_text_atomic(cache / f"{keys[result['id']]}.json", _sealed(keys[result["id"]], result, secret))
         results[result["id"]] = result
         report(len(results), len(rows), sum(bool(r["error"]) for r in results.values()))
 
@@ -117,7 +136,7 @@ def run_batch(rows: list[CohortRow], out: str | os.PathLike, *, all_features: bo
         raise
     write_text_atomic(out, _features_csv(rows, results, all_features))
     return BatchSummary(cases=len(rows), computed=len(todo), from_cache=from_cache,
-                        errors=sum(bool(r["error"]) for r in results.values()))
+                        errors=sum(bool(r["error"]) for r in results.values()), rejected=len(rejected))
 
 
 def _open_cache(cache: Path) -> bool:
@@ -135,22 +154,61 @@ def _open_cache(cache: Path) -> bool:
     return created
 
 
-def _read_cached(path: Path, case_id: str) -> dict | None:
-    """A cached result, or None when absent or unreadable (then the case is computed again)."""
+def cache_secret() -> bytes:
+    """This user's secret for sealing cache entries, made once with :mod:`secrets` (mode 0600). Where it cannot
+    be kept, entries are still checksummed (corruption is caught, tampering by someone who can write the cache
+    folder is not), and a warning says so."""
+    from .sample_data import cache_dir
+
+    try:
+        path = cache_dir() / "cache-secret"
+        try:
+            handle = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        except FileExistsError:
+            info = os.lstat(path)
+            owner = getattr(os, "geteuid", None)
+            if not stat.S_ISREG(info.st_mode) or (owner is not None and info.st_uid != owner()) \
+                    or info.st_mode & 0o077 or info.st_size < 32:
+                raise OSError("not a private file of this user's") from None
+            return path.read_bytes()
+        with os.fdopen(handle, "wb") as stream:
+            stream.write(secrets.token_bytes(32))
+        return path.read_bytes()
+    except OSError as err:
+        logger.warning("cache entries are checksummed but not sealed against other users (cannot keep a secret "
+                       "in %s: %s)", os.environ.get("ALK_RADIOMICS_CACHE", "~/.cache/alk-radiomics"), err)
+        return b""
+
+
+def _seal(key: str, error: str, features: dict, secret: bytes) -> str:
+    body = json.dumps({"key": key, "error": error, "features": features}, sort_keys=True, allow_nan=False,
+                      separators=(",", ":"))
+    return hmac.new(secret, body.encode("utf-8"), hashlib.sha256).hexdigest()
+
+
+def _sealed(key: str, result: dict, secret: bytes) -> str:
+    """A cache entry: the case's key, error and features, and their seal."""
+    return json.dumps({"key": key, "error": result["error"], "features": result["features"],
+                       "seal": _seal(key, result["error"], result["features"], secret)})
+
+
+def _read_cached(path: Path, key: str, case_id: str, secret: bytes) -> dict | None:
+    """A cached result, or None when absent or failing its check (then the case is computed again)."""
     if not path.is_file():
         return None
     try:
-        result = json.loads(path.read_text(encoding="utf-8"))
+        entry = json.loads(path.read_text(encoding="utf-8"))
     except (OSError, UnicodeDecodeError, ValueError, RecursionError):
-        result = None
+        entry = None
     # The key is the content, not the id: two rows with the same image and mask share an entry.
-    valid = (isinstance(result, dict) and isinstance(result.get("error"), str)
-             and isinstance(result.get("features"), dict)
-             and all(isinstance(v, float) for v in result["features"].values()))
+    valid = (isinstance(entry, dict) and entry.get("key") == key and isinstance(entry.get("error"), str)
+             and isinstance(entry.get("features"), dict) and isinstance(entry.get("seal"), str)
+             and all(isinstance(v, float) and math.isfinite(v) for v in entry["features"].values()))
+    if valid:
+        valid = hmac.compare_digest(entry["seal"], _seal(key, entry["error"], entry["features"], secret))
     if not valid:
-        logger.warning("cache entry %s for case %s is corrupted; computing the case again", path.name, case_id)
         return None
-    return {**result, "id": case_id}
+    return {"id": case_id, "error": entry["error"], "features": entry["features"]}
 
 
 def _dask_map(rows: list[CohortRow], all_features: bool, *, workers: int | None,

@@ -385,7 +385,8 @@ def _run_batch(args: argparse.Namespace) -> int:
         raise InputError(f"--workers must be at least 1, got {args.workers}.")
     summary = run_batch(rows, out, all_features=args.all_features, workers=args.workers, scheduler=args.scheduler,
                         serial=args.serial, cache_dir=args.cache, progress=progress_bar)
-    print(f"{summary.cases} cases -> {out}: {summary.computed} computed, {summary.from_cache} from the cache, "
+    again = f" ({summary.rejected} of them because their cache entry failed its check)" if summary.rejected else ""
+    print(f"{summary.cases} cases -> {out}: {summary.computed} computed{again}, {summary.from_cache} from the cache, "
           f"{summary.errors} with errors (see the error column)")
     return 0
 

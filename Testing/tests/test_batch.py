@@ -4,6 +4,7 @@ without recomputing finished cases, a bad case is an error row, a bad cohort fil
 from __future__ import annotations
 
 import csv
+import hashlib
 import os
 import signal
 import subprocess
@@ -84,3 +85,33 @@ def test_bad_cohort_rows_are_named(tmp_path, capsys, content, message):
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and message in err[0]
     assert not (tmp_path / "f.csv").exists()
+
+
+def test_a_cache_entry_that_fails_its_check_is_computed_again(cohort_200, tmp_path, capsys, caplog):
+    """Issue 21, item 7: an entry whose features were NaN or altered was used ("0 computed, 40 from the cache")."""
+    import json
+
+    rows = open(cohort_200).read().splitlines()
+    small = cohort_200.parent / "cohort_12.csv"
+    small.write_text("\n".join(rows[:13]) + "\n")
+    out, cache = tmp_path / "features.csv", tmp_path / "cache"
+    assert main(["batch", str(small), "--out", str(out), "--serial", "--cache", str(cache)]) == 0
+    clean = out.read_bytes()
+    entries = sorted(cache.glob("*.json"))
+    assert len(entries) == 12
+    documents = [json.loads(path.read_text()) for path in entries]
+    assert all(set(d) == {"key", "error", "features", "seal"} for d in documents)
+    entries, documents = zip(*[(p, d) for p, d in zip(entries, documents, strict=True) if d["features"]], strict=True)
+    first = next(iter(documents[0]["features"]))
+    documents[0]["features"][first] = float("nan")
+    documents[1]["features"][first] *= 1.5
+    documents[2]["seal"] = hashlib.sha256(json.dumps(documents[2]).encode()).hexdigest()  # a forged seal
+    for path, document in zip(entries[:3], documents[:3], strict=True):
+        path.write_text(json.dumps(document))
+    entries[4].write_text(entries[3].read_text())  # another case's entry under this case's key
+    capsys.readouterr()
+    assert main(["batch", str(small), "--out", str(out), "--serial", "--cache", str(cache)]) == 0
+    printed = capsys.readouterr()
+    assert "4 computed (4 of them because their cache entry failed its check), 8 from the cache" in printed.out
+    assert any("4 cache entries failed their check" in r.getMessage() for r in caplog.records)
+    assert out.read_bytes() == clean
