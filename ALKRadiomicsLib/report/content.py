@@ -43,12 +43,24 @@ class ReportContent:
     citation: str
 
 
+SHOWN_CHARACTERS = 64
+
+
+def shown(text: str) -> str:
+    """A value as a page can hold it: one line, at most about ``SHOWN_CHARACTERS`` characters, the middle cut
+    out of a longer one with its length said (the JSON keeps it whole)."""
+    text = " ".join(str(text).split())
+    if len(text) <= SHOWN_CHARACTERS:
+        return text
+    return f"{text[:40]}...{text[-16:]} ({len(text)} characters; whole in the JSON)"
+
+
 def report_content(result: CaseResult, *, case_id: str | None = None,
                    patient: dict[str, str] | None = None, created: datetime.datetime | None = None) -> ReportContent:
     """The report's text. ``patient`` (name, ID, birth date) is shown only when given."""
     created = created or datetime.datetime.now().astimezone()
     model, alk, dfs, outline = result.model, result.alk, result.dfs, result.outline
-    case = case_id or "(no case identifier given)"
+    case = shown(case_id) if case_id else "(no case identifier given)"
     verdict = (
         ("Model domain", f"{domain_phrase(result)} (rule: inside / edge / outside the reference population)"),
         ("Research use", research_use_phrase(result)),
@@ -56,7 +68,7 @@ def report_content(result: CaseResult, *, case_id: str | None = None,
         ("Intervals cover", alk.rad_score_uncertainty.covers),
     )
     identification = [("Case", case)]
-    identification += list((patient or {}).items())
+    identification += [(key, shown(value)) for key, value in (patient or {}).items()]
     identification += [
         ("Created", f"{created.strftime('%Y-%m-%d %H:%M %Z').strip()} by ALKRadiomics {__version__}"),
         ("Model", f"{model.name} {model.version} ("

@@ -122,13 +122,17 @@ def render_pdf(content: ReportContent, image: sitk.Image, mask: sitk.Image, labe
     return buffer.getvalue()
 
 
+FOOTER_CASE_CHARACTERS = 40
+
+
 def _footer(page: _Page, content: ReportContent, number: int, pages: int) -> None:
     """Case, research-use state and page number at the foot of every page."""
     if page.y < FOOTER:
         raise RuntimeError(f"report page {number} overflows its bottom margin")  # a layout bug, caught by the tests
     state = content.banner or "validated per the model file's record"
-    page.figure.text(MARGIN, FOOTER * 0.5, f"Case {content.case_id} - {state}", fontsize=7, color="#555555",
-                     va="bottom")
+    case = content.case_id if len(content.case_id) <= FOOTER_CASE_CHARACTERS else \
+        content.case_id[:FOOTER_CASE_CHARACTERS - 3] + "..."  # page 1 shows it at length
+    page.figure.text(MARGIN, FOOTER * 0.5, f"Case {case} - {state}", fontsize=7, color="#555555", va="bottom")
     page.figure.text(1 - MARGIN, FOOTER * 0.5, f"page {number} of {pages}", fontsize=7, color="#555555",
                      ha="right", va="bottom")
 

@@ -205,3 +205,16 @@ def test_first_page_leads_with_the_verdict_and_every_page_names_the_case(lung2_r
     html_text = lung2_report["html"].read_text()
     assert html_text.index("Outside the bundled model&#x27;s reference population") < html_text.index(
         "ALK rearrangement probability")
+
+
+def test_a_long_case_id_is_shortened_on_the_page_and_whole_in_the_json(sample_data, tmp_path, capsys):
+    """Issue 21, item 5: a 3000-character --case-id with --report was a traceback (page 1 overflowed)."""
+    case_id = "patient\nline " + "X" * 3000
+    paths = {kind: tmp_path / f"r.{kind}" for kind in ("pdf", "html", "json")}
+    assert main(["score", "--image", str(sample_data / "lung2_image.nrrd"), "--mask",
+                 str(sample_data / "lung2_label.nrrd"), "--no-outline-uncertainty", "--case-id", case_id,
+                 "--report", str(paths["pdf"]), "--html", str(paths["html"]), "--json", str(paths["json"])]) == 0
+    assert json.loads(paths["json"].read_text())["case"]["case_id"] == case_id
+    text = squash(pdf_text(paths["pdf"]))
+    assert "(3013characters;wholeintheJSON)" in text and "X" * 200 not in text
+    assert "(3013 characters; whole in the JSON)" in paths["html"].read_text()
