@@ -51,6 +51,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.DEBUG if args.verbose else logging.WARNING,
                         format="%(levelname)s %(name)s: %(message)s")
+    # ITK's own warnings (with its build paths) precede our one-line reason; shown only with --verbose.
+    sitk.ProcessObject.SetGlobalWarningDisplay(args.verbose)
     try:
         if getattr(args, "memory_limit", None) is not None:
             set_memory_limit(parse_memory(args.memory_limit))

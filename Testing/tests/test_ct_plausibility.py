@@ -131,3 +131,26 @@ def test_a_nifti_scaling_that_is_not_a_number_is_refused(field, value, lung1, tm
     header[field:field + 4] = struct.pack("<f", value)
     path.write_bytes(bytes(header))
     one_line_refusal(capsys, path, mask, "scaling that is not a number")
+
+
+def test_itk_warnings_stay_off_the_screen_unless_verbose(lung1, tmp_path):
+    """Issue 21, item 8: ITK printed its warning, with its build paths, before our one line (a NIfTI whose sform
+    is sheared: 'unexpected scales in sform')."""
+    import subprocess
+    import sys
+
+    image, mask = lung1
+    path = tmp_path / "sheared.nii"
+    sitk.WriteImage(image, str(path))
+    header = bytearray(path.read_bytes())
+    row = list(struct.unpack("<4f", header[280:296]))
+    row[1] = 0.3  # shear in srow_x
+    header[280:296] = struct.pack("<4f", *row)
+    header[252:254] = struct.pack("<h", 0)  # qform_code 0: ITK takes the sform
+    path.write_bytes(bytes(header))
+    command = [sys.executable, "-m", "ALKRadiomicsLib", "extract", "--image", str(path), "--mask", str(mask)]
+    quiet = subprocess.run(command, capture_output=True, text=True, timeout=120)
+    lines = [line for line in quiet.stderr.splitlines() if line.strip()]
+    assert quiet.returncode == 2 and len(lines) == 1 and lines[0].startswith("alk-radiomics: error:"), lines
+    verbose = subprocess.run(command[:3] + ["--verbose"] + command[3:], capture_output=True, text=True, timeout=120)
+    assert "unexpected scales in sform" in verbose.stderr
