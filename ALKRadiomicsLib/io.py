@@ -25,6 +25,7 @@ logger = logging.getLogger(__name__)
 # Geometry must agree to this many mm (origin) or this fraction (spacing, direction); the
 # same order as SimpleITK's own default coordinate tolerance, relative to the voxel size.
 GEOMETRY_TOLERANCE = 1e-4
+GRID_TOLERANCE_VOXELS = 0.01  # a mask this close to the CT's grid is moved onto it (mask_on_image_grid)
 RESAMPLED_PAD = 5  # voxels of the 1 mm grid pyradiomics adds around the outline's box (padDistance)
 
 
@@ -251,9 +252,39 @@ def check_same_grid(image: sitk.Image, mask: sitk.Image) -> None:
         )
 
 
-def binary_mask(mask: sitk.Image, label: int) -> sitk.Image:
-    """The voxels equal to ``label`` as a 0/1 UInt8 image on the mask's grid."""
-    return sitk.Cast(sitk.Equal(sitk.Cast(mask, sitk.sitkInt64), label), sitk.sitkUInt8)
+def mask_on_image_grid(image: sitk.Image, mask: sitk.Image) -> tuple[sitk.Image, str | None]:
+    """The mask on the image's grid, and a note when it had to be moved there.
+
+    Another tool storing the geometry as float32 leaves a mask's origin a thousandth of a millimetre off the
+    CT's; within ``GRID_TOLERANCE_VOXELS`` at every corner of the volume the mask is resampled onto the CT's
+    grid by nearest neighbour (every voxel keeps its index) and the note says so. Further off, it is refused.
+    """
+    try:
+        check_same_grid(image, mask)
+        return mask, None
+    except InputError:
+        offset = _grid_offset_voxels(image, mask)
+        if offset is None or offset > GRID_TOLERANCE_VOXELS:
+            raise
+    moved = sitk.Resample(mask, image, sitk.Transform(), sitk.sitkNearestNeighbor, 0, mask.GetPixelID())
+    same = np.array_equal(sitk.GetArrayViewFromImage(moved), sitk.GetArrayViewFromImage(mask))
+    return moved, (f"The mask's grid differed from the CT's by up to {offset:.2g} voxel (its origin, spacing or "
+                   "direction rounded by another tool); it was resampled onto the CT's grid by nearest neighbour"
+                   + ("; no voxel changed." if same else ", which moved some voxels: check the outline."))
+
+
+def _grid_offset_voxels(image: sitk.Image, mask: sitk.Image) -> float | None:
+    """The largest distance, in the CT's voxels, between a corner voxel of the mask and the CT voxel of the same
+    index (None when the sizes differ)."""
+    if image.GetSize() != mask.GetSize():
+        return None
+    size = np.array(mask.GetSize()) - 1
+    offsets = []
+    for corner in np.ndindex(*(2,) * mask.GetDimension()):
+        index = [int(n) for n in np.array(corner) * size]
+        point = mask.TransformIndexToPhysicalPoint(index)
+        offsets.append(float(np.abs(np.array(image.TransformPhysicalPointToContinuousIndex(point)) - index).max()))
+    return max(offsets)
 
 
 def _first_line(err: Exception) -> str:
@@ -288,6 +319,7 @@ class Case:
     image_path: str = ""
     mask_path: str = ""
     dicom: DicomSource | None = None  # set when the CT was read from a DICOM series
+    notes: tuple[str, ...] = ()  # what was done to the inputs on the way (shown with the result's warnings)
 
 
 def load_case(image_path: str | os.PathLike, mask_path: str | os.PathLike, *, label: int | None = None,
@@ -343,7 +375,7 @@ def _vetted_case(image: sitk.Image, mask: sitk.Image, *, label: int | None, imag
                  dicom: DicomSource | None) -> Case:
     """The case of a CT that passed :func:`check_ct` and its mask; refused when the features of the outline's
     box would exceed the memory budget (two specks at opposite corners make a box of the whole CT)."""
-    check_same_grid(image, mask)
+    mask, moved = mask_on_image_grid(image, mask)
     counts = label_counts(mask)
     label = _chosen_label(counts, label)
     check_outline_volume(counts[label], float(np.prod(mask.GetSpacing())))
@@ -352,4 +384,5 @@ def _vetted_case(image: sitk.Image, mask: sitk.Image, *, label: int | None, imag
     check_memory("Computing the features of this outline", image=_stored(image.GetSize(), 1, image.GetPixelID()),
                  mask=_stored(mask.GetSize(), 1, mask.GetPixelID()),
                  box_voxels=int(np.prod(np.ceil(box_mm) + 2 * RESAMPLED_PAD + 1)))
-    return Case(image=image, mask=mask, label=label, image_path=image_path, mask_path=mask_path, dicom=dicom)
+    return Case(image=image, mask=mask, label=label, image_path=image_path, mask_path=mask_path, dicom=dicom,
+                notes=(moved,) if moved else ())

@@ -119,6 +119,7 @@ def score_case(case: Case, *, model: Model | None = None, hla: float | None = No
                         + (" (it was recalibrated or trained on local patients, which is not a validation)."
                            if model.calibrated else "."))
     warnings.extend(f"The model file was flagged when it was made: {flag}" for flag in model.flags)
+    warnings.extend(case.notes)
 
     report("reviewing the outline", 0.0)
     # One pass over the (CT-sized) mask for the outline's extent, shared by the steps below.

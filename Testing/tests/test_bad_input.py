@@ -200,3 +200,30 @@ def test_two_slice_ct_is_refused_rather_than_resampled_irreproducibly(lung1_crop
     status, lines = run_cli(capsys, "extract", "--image", str(tmp_path / "ct.nrrd"),
                             "--mask", str(tmp_path / "mask.nrrd"))
     assert_one_clear_error(status, lines, "only 2 voxels along one axis")
+
+
+def test_a_mask_a_thousandth_of_a_mm_off_the_grid_is_moved_onto_it_with_a_warning(lung1_crop):
+    """Issue 21, item 8: a mask whose origin is 0.001 mm off (float32 rounding in other tools) was refused."""
+    from ALKRadiomicsLib.io import load_case
+    from ALKRadiomicsLib.scoring import score_case
+
+    image, mask = lung1_crop
+    exact = score_case(load_case(image, mask), outline_uncertainty=False)
+    rounded = sitk.ReadImage(str(mask))
+    origin = np.array(rounded.GetOrigin(), dtype=np.float32).astype(float) + (0.001, 0, 0)
+    rounded.SetOrigin(tuple(origin))
+    rounded.SetSpacing(tuple(np.array(rounded.GetSpacing(), dtype=np.float32).astype(float)))
+    path = mask.parent / "rounded_mask.nrrd"
+    sitk.WriteImage(rounded, str(path), True)
+    moved = score_case(load_case(image, path), outline_uncertainty=False)
+    assert moved.alk.probability == exact.alk.probability
+    assert any("resampled onto the CT's grid by nearest neighbour; no voxel changed" in w for w in moved.warnings)
+
+
+def test_a_mask_a_tenth_of_a_voxel_off_is_still_refused(lung1_crop, tmp_path, capsys):
+    image, mask = lung1_crop
+    shifted = sitk.ReadImage(str(mask))
+    shifted.SetOrigin(tuple(np.array(shifted.GetOrigin()) + (0.1 * shifted.GetSpacing()[0], 0, 0)))
+    sitk.WriteImage(shifted, str(tmp_path / "shifted.nrrd"), True)
+    status, lines = run_cli(capsys, "extract", "--image", str(image), "--mask", str(tmp_path / "shifted.nrrd"))
+    assert_one_clear_error(status, lines, "not on the image's voxel grid")
