@@ -5,7 +5,7 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 
-.PHONY: demo test benchmark benchmark-web benchmark-train eval-segmentation clean
+.PHONY: demo test benchmark benchmark-memory benchmark-web benchmark-train eval-segmentation clean
 
 $(BIN)/alk-radiomics: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -26,6 +26,9 @@ test: $(VENV)/.test-ready
 
 benchmark: $(VENV)/.test-ready
 	$(BIN)/python Testing/benchmarks/bench_scoring.py
+
+benchmark-memory: $(VENV)/.test-ready
+	$(BIN)/python Testing/benchmarks/bench_memory.py --largest
 
 benchmark-web: $(VENV)/.test-ready
 	$(BIN)/python Testing/benchmarks/bench_web.py
