@@ -10,7 +10,6 @@ tampering), and every output says so.
 
 from __future__ import annotations
 
-import math
 from dataclasses import asdict, dataclass
 from typing import Any
 
@@ -26,6 +25,15 @@ MIN_AUC_CI_LOW = 0.60  # the lower 95 % limit of the AUC
 CALIBRATION_SLOPE_RANGE = (0.8, 1.2)
 MIN_C_INDEX = 0.60
 MAX_LOGRANK_P = 0.05
+
+# What a claimed number may be: AUC, C-index and P lie in [0, 1]; a hazard ratio is positive; the rest is bounded
+# so that no arithmetic on it overflows. The model file's numbers and texts share these bounds (schema.py).
+MAX_MAGNITUDE = 1e15
+UNIT = (0.0, 1.0)
+POSITIVE = (1e-300, MAX_MAGNITUDE)
+ANY = (-MAX_MAGNITUDE, MAX_MAGNITUDE)
+MAX_COUNT = 10**9  # patients
+MAX_TEXT_CHARS = 20_000
 
 GATES = (
     f"at least {MIN_ALK_POSITIVE} ALK-positive and {MIN_ALK_NEGATIVE} ALK-negative patients not used to fit the model",
@@ -100,45 +108,59 @@ class ValidationRecord:
         if not isinstance(data, dict):
             raise ModelFormatError("model.validation must be a JSON object")
         try:
-            return cls(
+            record = cls(
                 cohort=_text(data, "cohort"), date=_text(data, "date"), command=_text(data, "command"),
                 alk_positive=_count(data, "alk_positive"), alk_negative=_count(data, "alk_negative"),
-                auc=_finite(data, "auc"), auc_ci95=_pair(data, "auc_ci95"),
+                auc=_finite(data, "auc", UNIT), auc_ci95=_pair(data, "auc_ci95", UNIT),
                 calibration_slope=_finite(data, "calibration_slope"),
                 calibration_slope_ci95=_pair(data, "calibration_slope_ci95"),
-                dfs_events=_count(data, "dfs_events"), c_index=_optional(data, "c_index"),
-                group_hazard_ratio=_optional(data, "group_hazard_ratio"), logrank_p=_optional(data, "logrank_p"),
+                dfs_events=_count(data, "dfs_events"), c_index=_optional(data, "c_index", UNIT),
+                group_hazard_ratio=_optional(data, "group_hazard_ratio", POSITIVE),
+                logrank_p=_optional(data, "logrank_p", UNIT),
             )
         except (TypeError, ValueError) as err:
             raise ModelFormatError(f"model.validation: {err}") from None
+        if record.dfs_events > record.alk_positive:
+            raise ModelFormatError(f"model.validation: dfs_events ({record.dfs_events}) counts recurrences among the "
+                                   f"ALK-positive patients, so it cannot exceed alk_positive ({record.alk_positive})")
+        return record
 
 
 def _text(data: dict, key: str) -> str:
-    if not isinstance(data.get(key), str) or not data[key]:
-        raise ValueError(f"{key} must be a non-empty string")
-    return data[key]
-
-
-def _finite(data: dict, key: str) -> float:
     value = data.get(key)
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
-        raise ValueError(f"{key} must be a finite number")
+    if not isinstance(value, str) or not value.strip() or len(value) > MAX_TEXT_CHARS:
+        raise ValueError(f"{key} must be a non-empty string of at most {MAX_TEXT_CHARS:,} characters")
+    return value
+
+
+def _finite(data: dict, key: str, bounds: tuple[float, float] = ANY) -> float:
+    return _number(data.get(key), key, bounds)
+
+
+def _number(value: Any, name: str, bounds: tuple[float, float]) -> float:
+    # "low <= value <= high" is false for NaN and exact for an integer too large for a float (no OverflowError);
+    # true and false are not numbers although True == 1.
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not bounds[0] <= value <= bounds[1]:
+        raise ValueError(f"{name} must be a number from {bounds[0]:g} to {bounds[1]:g}")
     return float(value)
 
 
-def _optional(data: dict, key: str) -> float | None:
-    return None if data.get(key) is None else _finite(data, key)
+def _optional(data: dict, key: str, bounds: tuple[float, float] = ANY) -> float | None:
+    return None if data.get(key) is None else _finite(data, key, bounds)
 
 
 def _count(data: dict, key: str) -> int:
     value = data.get(key)
-    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
-        raise ValueError(f"{key} must be a count")
+    if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= MAX_COUNT:
+        raise ValueError(f"{key} must be a count (a whole number from 0 to {MAX_COUNT:,})")
     return value
 
 
-def _pair(data: dict, key: str) -> tuple[float, float]:
+def _pair(data: dict, key: str, bounds: tuple[float, float] = ANY) -> tuple[float, float]:
     value = data.get(key)
     if not isinstance(value, list) or len(value) != 2:
         raise ValueError(f"{key} must be [low, high]")
-    return _finite({"v": value[0]}, "v"), _finite({"v": value[1]}, "v")
+    low, high = (_number(v, f"{key}[{i}]", bounds) for i, v in enumerate(value))
+    if not low <= high:
+        raise ValueError(f"{key} must be [low, high] with low <= high")
+    return low, high

@@ -193,3 +193,162 @@ def test_edited_model_fails_its_checksum(edited_model):
 def test_model_failing_the_schema_is_refused_with_the_reason(edited_model, change, message):
     with pytest.raises(ModelFormatError, match=message):
         load_model(edited_model(change, reseal=True))
+
+
+# -- hostile model files (issue 21, item 4): each finding that crashed or changed the method ------------------
+
+RAW = "@@raw-json-token@@"
+
+
+def _setting(name, value):
+    return lambda d: d["extraction"]["setting"].update({name: value})
+
+
+def _first_reference_value(value):
+    return lambda d: d["reference_population"]["feature_values"]["wavelet-LLH_ngtdm_Busyness"].__setitem__(0, value)
+
+
+def _first_beta(value):
+    return lambda d: d["alk_radiomic"]["terms"][0]["beta"].update(value=value)
+
+
+def _repeat_reference(document, times: int) -> None:
+    reference = document["reference_population"]
+    reference["cases"] = [f"{case}#{i}" for i in range(times) for case in reference["cases"]]
+    reference["n"] = len(reference["cases"])
+    for name, column in reference["feature_values"].items():
+        reference["feature_values"][name] = column * times
+    reference["volume_mm3"] = reference["volume_mm3"] * times
+
+
+# name: (change to the bundled document, raw JSON token for RAW or None, words the one-line error must hold)
+HOSTILE_MODELS = {
+    "1e999 (legal JSON, Python reads inf)": (_first_beta(RAW), "1e999", ["1e999", "beyond the range of a float"]),
+    "a 400-digit integer": (_first_beta(10 ** 399), None, ["400 digits", "1e+15"]),
+    "5000-digit integer (int() itself refuses)": (_first_beta(RAW), "9" * 5000, ["5000 digits"]),
+    "1e308 reference value (NaN in the export)": (_first_reference_value(1e308), None,
+                                                  ["feature_values.wavelet-LLH_ngtdm_Busyness[0]", "1e+15"]),
+    "binWidth as a list": (_setting("binWidth", [25]), None, ["published extraction settings", "binWidth"]),
+    "binWidth as a dict": (_setting("binWidth", {"value": 25}), None, ["published extraction settings", "binWidth"]),
+    "binWidth null": (_setting("binWidth", None), None, ["published extraction settings", "binWidth = null"]),
+    "binWidth 5e-324": (_setting("binWidth", 5e-324), None, ["published extraction settings", "binWidth = 5e-324"]),
+    "binWidth 0.01": (_setting("binWidth", 0.01), None, ["DESIGN section 3", "binWidth = 0.01 (published: 25)"]),
+    "resampledPixelSpacing null": (_setting("resampledPixelSpacing", None), None, ["resampledPixelSpacing = null"]),
+    "resampledPixelSpacing scalar": (_setting("resampledPixelSpacing", 1), None, ["resampledPixelSpacing = 1 "]),
+    "resampledPixelSpacing nested": (_setting("resampledPixelSpacing", [[1], 1, 1]), None,
+                                     ["resampledPixelSpacing[0] = [1]"]),
+    "resampledPixelSpacing 1e-6": (_setting("resampledPixelSpacing", [1e-6] * 3), None,
+                                   ["resampledPixelSpacing[0] = 1e-06"]),
+    "resampledPixelSpacing 0.05": (_setting("resampledPixelSpacing", [0.05] * 3), None,
+                                   ["published extraction settings", "resampledPixelSpacing[0] = 0.05"]),
+    "label null": (_setting("label", None), None, ["published extraction settings", "label = null"]),
+    "label true (True == 1 in Python)": (_setting("label", True), None, ["label = true (published: 1)"]),
+    "another interpolator": (_setting("interpolator", "sitkLinear"), None, ['interpolator = "sitkLinear"']),
+    "an extra setting": (_setting("normalize", True), None, ["setting.normalize = true is not a published setting"]),
+    "provenance type as a list": (lambda d: d["dfs_radiomic"]["cutoff"]["provenance"].update(type=["derived"]),
+                                  None, ["dfs_radiomic.cutoff.provenance", "provenance type"]),
+    "provenance type as a dict": (lambda d: d["dfs_radiomic"]["cutoff"]["provenance"].update(type={}), None,
+                                  ["provenance type"]),
+    "beta true (True == 1)": (_first_beta(True), None, ["alk_radiomic.terms[0].beta.value", "got true"]),
+    "intercept_prior true": (lambda d: d["alk_radiomic"].update(intercept_prior=True), None, ["intercept_prior"]),
+    "a feature name as a list": (lambda d: d["alk_radiomic"]["terms"][0].update(variable=["x"]), None,
+                                 ["alk_radiomic.terms[0].variable"]),
+    "a label as a list": (lambda d: d["alk_radiomic"]["terms"][0].update(label=["x"]), None,
+                          ["alk_radiomic.terms[0].label must be a string"]),
+    "notes as a number": (lambda d: d.update(notes=0), None, ["model.notes must be a list"]),
+    "a 1 MB name": (lambda d: d.update(name="x" * 2**20), None, ["model.name", "at most 20,000"]),
+    "a beta whose exp() overflows": (lambda d: d["dfs_clinical"]["terms"][0]["beta"].update(value=1000.0, ci95=None),
+                                     None, ["dfs_clinical.terms[0].beta.value", "at most 100"]),
+    "20,400 reference cases": (lambda d: _repeat_reference(d, 170), None,
+                               ["20400 cases x 6 features", "in time and memory"]),
+    "51 terms": (lambda d: d["alk_radiomic"].update(terms=d["alk_radiomic"]["terms"][:1] * 51), None,
+                 ["at most 50 terms"]),
+    "a Cox regression with an intercept": (lambda d: d["dfs_radiomic"].update(intercept=d["alk_radiomic"]["intercept"]),
+                                           None, ["dfs_radiomic", "a Cox regression has no intercept"]),
+    "a reference value repeated in 119 of 120 cases": (
+        lambda d: d["reference_population"]["feature_values"]["wavelet-LLH_ngtdm_Busyness"].__setitem__(
+            slice(None), [1.0] * 119 + [2.0]), None, ["119 of 120 cases", "SD is 0"]),
+}
+
+
+def write_hostile(tmp_path, kind: str):
+    """The bundled model with one hostile change, resealed (its checksum recomputed): the schema is what is tested."""
+    from ALKRadiomicsLib.model.schema import CHECKSUM_KEY, content_checksum
+
+    change, raw, _ = HOSTILE_MODELS[kind]
+    document = json.loads(bundled_model_path().read_text())
+    change(document)
+    document[CHECKSUM_KEY] = content_checksum(document)
+    text = json.dumps(document)
+    if raw is not None:  # a number no Python value writes back: the parser must refuse it before the checksum
+        text = text.replace(json.dumps(RAW), raw)
+    path = tmp_path / "model.json"
+    path.write_text(text)
+    return path
+
+
+@pytest.mark.parametrize("kind", HOSTILE_MODELS)
+def test_hostile_model_file_is_one_model_format_error(kind, tmp_path):
+    with pytest.raises(ModelFormatError) as refused:
+        load_model(write_hostile(tmp_path, kind))
+    message = str(refused.value)
+    assert "\n" not in message and len(message) < 1000
+    for words in HOSTILE_MODELS[kind][2]:
+        assert words in message, (kind, message)
+
+
+@pytest.fixture(scope="module")
+def cropped_lung1(sample_data, tmp_path_factory):
+    from conftest import write_cropped_lung1
+
+    return write_cropped_lung1(sample_data, tmp_path_factory.mktemp("lung1"))
+
+
+@pytest.mark.parametrize("kind", HOSTILE_MODELS)
+def test_hostile_model_file_is_one_line_and_exit_2_through_the_cli(kind, tmp_path, cropped_lung1, capsys):
+    from ALKRadiomicsLib.cli import main
+
+    image, mask = cropped_lung1
+    status = main(["score", "--image", str(image), "--mask", str(mask), "--model", str(write_hostile(tmp_path, kind)),
+                   "--no-outline-uncertainty"])
+    captured = capsys.readouterr()
+    assert status == 2
+    assert captured.err.startswith("alk-radiomics: error: Model file ") and len(captured.err.splitlines()) == 1
+    assert HOSTILE_MODELS[kind][2][-1] in captured.err
+    assert captured.out == ""
+
+
+def test_extraction_settings_compare_by_value_not_by_spelling(edited_model):
+    """25.0 is the published bin width written another way; the checksum is what changes, not the method."""
+    model = load_model(edited_model(lambda d: d["extraction"]["setting"].update(binWidth=25.0,
+                                                                                resampledPixelSpacing=[1.0, 1, 1]),
+                                    reseal=True))
+    assert model.extraction["setting"]["binWidth"] == 25
+
+
+def test_validation_record_refuses_numbers_out_of_range_without_overflow():
+    from ALKRadiomicsLib.model.validation import ValidationRecord
+
+    record = {"cohort": "c", "date": "2026-12-04", "command": "validate", "alk_positive": 120, "alk_negative": 130,
+              "auc": 0.75, "auc_ci95": [0.7, 0.8], "calibration_slope": 1.0, "calibration_slope_ci95": [0.8, 1.2],
+              "dfs_events": 60, "c_index": 0.7, "group_hazard_ratio": 2.0, "logrank_p": 0.01}
+    assert ValidationRecord.from_dict(record).passes
+    for key, value in [("calibration_slope", 10 ** 400), ("alk_positive", 10 ** 400), ("auc", 1.5), ("auc", True),
+                       ("c_index", float("nan")), ("auc_ci95", [0.8, 0.7]), ("dfs_events", 121), ("cohort", ["c"])]:
+        with pytest.raises(ModelFormatError, match="model.validation"):
+            ValidationRecord.from_dict({**record, key: value})
+
+
+def test_no_command_writes_a_model_file_it_could_not_read_back():
+    """A model built beyond the file's bounds (here a beta of 1000) is refused when written, not when next read."""
+    from dataclasses import replace
+
+    from ALKRadiomicsLib.model.schema import Parameter
+
+    model = load_bundled_model()
+    term = model.dfs_clinical.terms[0]
+    wild = replace(term, beta=Parameter(1000.0, term.beta.provenance))
+    broken = replace(model, dfs_clinical=replace(model.dfs_clinical, terms=(wild,)))
+    with pytest.raises(ModelFormatError, match="would not be a readable model file.*at most 100"):
+        model_to_json(broken)
+    assert load_model(bundled_model_path()) == model  # and the bundled one round-trips
