@@ -31,6 +31,10 @@ from ..model import Model
 from ..model.derivations import Z_95
 
 DRAWS = 4000
+BLOCK = 250  # draws computed together
+# A resample whose feature SD is below this fraction of the reference's (near-tied values) would turn z-scores
+# into infinities: its SD is held there instead.
+MIN_BOOTSTRAP_SD_FRACTION = 1e-3
 SEED = 20241125
 OUTLINE_WEIGHTS = {"eroded": 0.25, "as drawn": 0.5, "dilated": 0.25}
 COMPONENTS = ("coefficients", "intercept", "reference", "rounding", "outline")
@@ -74,11 +78,19 @@ class MonteCarlo:
         self.uniform = {key: rng.uniform(size=(draws, len(r.terms))) for key, r in self.regressions.items()}
         reference = model.reference.matrix(self.names)
         self.reference = reference
-        self.bootstrap = rng.integers(0, len(reference), size=(draws, len(reference)))
-        sample = reference[self.bootstrap]  # draws x cases x features
-        self.bootstrap_mean, self.bootstrap_sd = sample.mean(axis=1), sample.std(axis=1, ddof=1)
+        # Drawn a block of draws at a time (the same numbers as one call): a draws x cases x features sample
+        # of a trained model's large reference would take gigabytes at once.
+        cases = len(reference)
+        self.bootstrap = np.concatenate([rng.integers(0, cases, size=(block.stop - block.start, cases)).astype(np.int32)
+                                         for block in self._blocks()])
+        self.bootstrap_mean = np.empty((draws, len(self.names)))
+        self.bootstrap_sd = np.empty((draws, len(self.names)))
+        floor = MIN_BOOTSTRAP_SD_FRACTION * reference.std(axis=0, ddof=1)
+        for block in self._blocks():
+            sample = reference[self.bootstrap[block]]  # block x cases x features
+            self.bootstrap_mean[block] = sample.mean(axis=1)
+            self.bootstrap_sd[block] = np.maximum(sample.std(axis=1, ddof=1), floor)
         self.risk_columns = [self.names.index(t.variable) for t in model.dfs_radiomic.terms]
-        self.bootstrap_risk = sample[:, :, self.risk_columns]
         outlines = [k for k in OUTLINE_WEIGHTS if k in outline_features]
         weights = np.array([OUTLINE_WEIGHTS[k] for k in outlines])
         self.outline_values = np.array([[outline_features[k][n] for n in self.names] for k in outlines])
@@ -91,6 +103,20 @@ class MonteCarlo:
         columns = self.risk_columns
         self.point_median = float(np.median((reference[:, columns] - self.mean[columns]) / self.sd[columns]
                                             @ point_betas))
+
+    def _blocks(self) -> list[slice]:
+        return [slice(start, min(start + BLOCK, self.draws)) for start in range(0, self.draws, BLOCK)]
+
+    def _reference_medians(self, mean: np.ndarray, sd: np.ndarray, betas: np.ndarray, bootstrap: bool) -> np.ndarray:
+        """Each draw's median RAD-risk score over the reference (bootstrapped or as stored), block by block."""
+        columns = self.risk_columns
+        medians = np.empty(self.draws)
+        for block in self._blocks():
+            source = (self.reference[self.bootstrap[block]][:, :, columns] if bootstrap
+                      else self.reference[None, :, columns])
+            reference_z = (source - mean[block, None][:, :, columns]) / sd[block, None][:, :, columns]
+            medians[block] = np.median(np.einsum("dnk,dk->dn", reference_z, betas[block]), axis=1)
+        return medians
 
     def _betas(self, key: str, active: frozenset[str]) -> tuple[np.ndarray, np.ndarray]:
         """(draws x terms) betas of one regression, and their point values."""
@@ -130,11 +156,8 @@ class MonteCarlo:
         rad, betas, point = linear("rad_score")
         rad = rad + self._intercept("rad_score", betas, point, active)
         risk, risk_betas, _ = linear("rad_risk")
-        columns = self.risk_columns
         # The cutoff is a median over the reference: it moves with the draw's betas and standardization.
-        source = self.bootstrap_risk if "reference" in active else self.reference[None, :, columns]
-        reference_z = (source - mean[:, None, columns]) / sd[:, None, columns]
-        medians = np.median(np.einsum("dnk,dk->dn", reference_z, risk_betas), axis=1)
+        medians = self._reference_medians(mean, sd, risk_betas, "reference" in active)
         cutoff = self.model.dfs_radiomic.cutoff.value + medians - self.point_median
         combined = None
         if self.h_scores is not None:
