@@ -207,13 +207,14 @@ def test_a_reader_never_sees_a_manifest_whose_set_is_mixed(tmp_path, monkeypatch
         count = [0]
         previous = json.loads(paths["json"].read_text())["run"]
 
-        def tick():
+        def tick(count=count, step=step):
             count[0] += 1
             if count[0] == step:
                 raise _Killed
 
         monkeypatch.setattr(outputs.os, "replace", lambda a, b: (tick(), real_replace(a, b)))
-        monkeypatch.setattr(outputs.Path, "unlink", lambda self, missing_ok=False: (tick(), real_unlink(self, missing_ok)))
+        monkeypatch.setattr(outputs.Path, "unlink",
+                            lambda self, missing_ok=False: (tick(), real_unlink(self, missing_ok)))
         with pytest.raises(_Killed):
             write_together(outputs_of(f"new {step}"), overwrite=True)
         monkeypatch.undo()

@@ -28,7 +28,7 @@ DEAD_PID = 2**22 + 4321  # above Linux's pid_max: no such process
 def snapshot(root: Path, *, skip: Path) -> dict[str, str]:
     """Every file and folder under ``root`` outside ``skip``, with a hash of each file's bytes."""
     found = {}
-    for folder, names, files in os.walk(root):
+    for folder, _names, files in os.walk(root):
         if Path(folder) == skip or skip in Path(folder).parents:
             continue
         found[folder] = "folder"
